@@ -1,0 +1,6 @@
+"""HAN Port protocol library: bytes from a meter's HAN port in, typed readings out.
+
+No Home Assistant imports live here; the package is usable on its own (see ``cli``).
+"""
+
+from __future__ import annotations

@@ -1,0 +1,107 @@
+"""AES-GCM as DLMS/COSEM security suite 0 uses it (general-glo-ciphering and its envelopes).
+
+The security control byte (SC) decides what is checked:
+
+* 0x30 (bits authenticate + encrypt): ciphertext ‖ 12-byte tag, AAD = SC ‖ AK.
+* 0x20 / 0x21 (encrypt only): no tag; GCM's keystream is AES-CTR from IV ‖ 00000002.
+* 0x10 (authenticate only): plaintext ‖ tag, AAD = SC ‖ AK ‖ plaintext.
+
+Keys never appear in an exception message.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .model import AuthenticationError, MalformedError, NoKeyError, TruncatedError
+
+TAG_LEN = 12
+SC_AUTH = 0x10
+SC_ENC = 0x20
+
+
+def _iv(system_title: bytes, frame_counter: bytes) -> bytes:
+    if len(system_title) != 8 or len(frame_counter) != 4:
+        msg = "system title must be 8 bytes and frame counter 4 bytes"
+        raise MalformedError(msg)
+    return system_title + frame_counter
+
+
+def _check_key(key: bytes | None, what: str) -> bytes:
+    if not key:
+        msg = f"encrypted data, but no {what} is configured"
+        raise NoKeyError(msg)
+    if len(key) != 16:
+        msg = f"the {what} must be 16 bytes (32 hex characters)"
+        raise MalformedError(msg)
+    return key
+
+
+def gcm_open(
+    sc: int,
+    system_title: bytes,
+    frame_counter: bytes,
+    body: bytes,
+    ek: bytes | None,
+    ak: bytes | None,
+) -> bytes:
+    """Return the plaintext of a secured APDU body (after SC and FC) or raise.
+
+    Raises NoKeyError, AuthenticationError, TruncatedError or MalformedError. For
+    encryption-only data the caller must still check that the plaintext parses.
+    """
+    iv = _iv(system_title, frame_counter)
+    authenticated = bool(sc & SC_AUTH)
+    encrypted = bool(sc & SC_ENC)
+    if authenticated:
+        if len(body) < TAG_LEN:
+            msg = "secured APDU shorter than its authentication tag"
+            raise TruncatedError(msg)
+        body, tag = body[:-TAG_LEN], body[-TAG_LEN:]
+        key = _check_key(ek, "encryption key (EK)")
+        aad = bytes((sc,)) + (ak or b"")
+        decryptor = Cipher(
+            algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LEN)
+        ).decryptor()
+        if encrypted:
+            decryptor.authenticate_additional_data(aad)
+            plain = decryptor.update(body)
+        else:
+            decryptor.authenticate_additional_data(aad + body)
+            plain = body
+        try:
+            decryptor.finalize()
+        except InvalidTag:
+            msg = "authentication tag does not verify (wrong EK or AK, or keys swapped)"
+            raise AuthenticationError(msg) from None
+        return plain
+    if encrypted:
+        key = _check_key(ek, "encryption key (EK)")
+        return ctr_apply(key, iv, body)
+    return body
+
+
+def ctr_apply(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """GCM's keystream (AES-CTR from IV ‖ 00000002) applied to ``data``."""
+    encryptor = Cipher(algorithms.AES(key), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
+    return encryptor.update(data) + encryptor.finalize()
+
+
+def gcm_seal(
+    sc: int, system_title: bytes, frame_counter: bytes, plain: bytes, ek: bytes, ak: bytes
+) -> bytes:
+    """Encrypt (and tag, when SC says so) like a meter does; used by the simulator and tests."""
+    iv = _iv(system_title, frame_counter)
+    if not sc & SC_AUTH:
+        return ctr_apply(ek, iv, plain) if sc & SC_ENC else plain
+    encryptor = Cipher(algorithms.AES(ek), modes.GCM(iv)).encryptor()
+    aad = bytes((sc,)) + ak
+    if sc & SC_ENC:
+        encryptor.authenticate_additional_data(aad)
+        body = encryptor.update(plain)
+    else:
+        encryptor.authenticate_additional_data(aad + plain)
+        body = plain
+    encryptor.finalize()
+    return body + encryptor.tag[:TAG_LEN]

@@ -1,0 +1,157 @@
+"""Typed results of the protocol library: readings, meter identity, messages and errors.
+
+Everything the decoders produce is one of these types. Units are normalised to
+W, var, VA, Wh, varh, VAh, V, A, Hz, m³, GJ (and a few more listed in ``UNITS``), so a
+consumer never has to know whether a meter spoke kWh or Wh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+type Value = float | int | str | None
+
+
+class ErrorCode(StrEnum):
+    """Short, stable codes for why a frame was rejected."""
+
+    CHECKSUM = "checksum"
+    TRUNCATED = "truncated"
+    NO_KEY = "no_key"
+    AUTH_FAILED = "auth_failed"
+    WRONG_KEY = "wrong_key"
+    CHECK_BYTES = "check_bytes"
+    UNSUPPORTED = "unsupported"
+    MALFORMED = "malformed"
+
+
+class HanError(Exception):
+    """Base class of every decoding error. ``code`` says which kind it is."""
+
+    code: ErrorCode = ErrorCode.MALFORMED
+
+
+class ChecksumError(HanError):
+    """A CRC, FCS, HCS or M-Bus checksum did not match."""
+
+    code = ErrorCode.CHECKSUM
+
+
+class TruncatedError(HanError):
+    """The frame or APDU ended before its declared length."""
+
+    code = ErrorCode.TRUNCATED
+
+
+class NoKeyError(HanError):
+    """The data is encrypted and no key is configured."""
+
+    code = ErrorCode.NO_KEY
+
+
+class AuthenticationError(HanError):
+    """The GCM tag (or MAC) did not verify: wrong authentication or encryption key."""
+
+    code = ErrorCode.AUTH_FAILED
+
+
+class WrongKeyError(HanError):
+    """Encryption-only data decrypted to something that does not parse: wrong key."""
+
+    code = ErrorCode.WRONG_KEY
+
+
+class CheckBytesError(HanError):
+    """Decrypted, but the check bytes are not 2F2F (a known meter quirk, not a wrong key)."""
+
+    code = ErrorCode.CHECK_BYTES
+
+
+class UnsupportedError(HanError):
+    """Well-formed data in a variant this library does not handle."""
+
+    code = ErrorCode.UNSUPPORTED
+
+
+class MalformedError(HanError):
+    """Bytes that do not follow the format they claim to be."""
+
+    code = ErrorCode.MALFORMED
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Keys a user configured. Never logged, printed or put in an exception."""
+
+    ek: bytes | None = None
+    ak: bytes | None = None
+    system_title: bytes | None = None
+
+    def __repr__(self) -> str:
+        """Say which keys are set, never their bytes."""
+        parts = [
+            f"{name}={'set' if getattr(self, name) else 'unset'}"
+            for name in ("ek", "ak", "system_title")
+        ]
+        return f"Keys({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One register: OBIS code ``A-B:C.D.E``, value, normalised unit (None for text)."""
+
+    obis: str
+    value: Value
+    unit: str | None = None
+
+
+@dataclass(slots=True)
+class MeterIdentity:
+    """Who sent the frame, as far as the frame says."""
+
+    meter_id: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    list_id: str | None = None
+
+
+@dataclass(slots=True)
+class Message:
+    """One decoded push: every reading of one telegram or notification."""
+
+    format: str
+    readings: dict[str, Reading] = field(default_factory=dict)
+    meter: MeterIdentity = field(default_factory=MeterIdentity)
+    timestamp: datetime | None = None
+    #: Things worth telling the user, e.g. "keys_swapped".
+    notes: list[str] = field(default_factory=list)
+    #: Bytes the message took on the wire (frame sizes, for diagnostics).
+    size: int = 0
+
+    def add(self, obis: str, value: Value, unit: str | None = None) -> None:
+        """Add or replace one reading."""
+        self.readings[obis] = Reading(obis, value, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A frame that was dropped, and why. Never carries payload bytes."""
+
+    format: str
+    error: HanError
+    size: int = 0
+
+    @property
+    def code(self) -> ErrorCode:
+        """The error's short code."""
+        return self.error.code
+
+
+type Result = Message | Rejected
