@@ -67,10 +67,11 @@ class StreamReader:
         buf = self._buf
         buf += data
         self._since_good += len(data)
-        if self._locked is not None and self._since_good > self._unlock_after:
-            self._locked = None
         out: list[Frame | Rejected] = []
         pos = self._scan(out, final=final)
+        if self._locked is not None and self._since_good > self._unlock_after:
+            # The locked format has been silent for a long stretch: the line changed.
+            self._locked = None
         if pos:
             del buf[:pos]
         if len(buf) > self._max_buffer:

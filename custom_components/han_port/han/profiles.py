@@ -1,0 +1,279 @@
+"""Country / meter profiles: what each grid operator's HAN port speaks, as data.
+
+A profile tells the integration which serial settings to try (in order), which formats to
+expect, which keys the operator hands out (and what it calls them), how often the meter
+pushes, and how a customer gets the port switched on. Sources: the operators' documents in
+the project's seeds and the reference notes on each dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .framing import FrameKind
+
+
+class Parity(StrEnum):
+    """Serial parity, as pyserial/serialx spell it."""
+
+    NONE = "N"
+    EVEN = "E"
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    """One serial line setting to try."""
+
+    baudrate: int
+    parity: Parity = Parity.NONE
+    bytesize: int = 8
+    #: The P1 data line is inverted (open collector); a plain USB-UART needs an inverting cable.
+    inverted: bool = False
+
+    def __str__(self) -> str:
+        """Render as ``115200 8N1``."""
+        return f"{self.baudrate} {self.bytesize}{self.parity}1"
+
+
+P1_115200 = SerialSettings(115200, inverted=True)
+P1_9600_7E1 = SerialSettings(9600, Parity.EVEN, 7, inverted=True)
+P1_115200_7E1 = SerialSettings(115200, Parity.EVEN, 7, inverted=True)
+MBUS_2400_8E1 = SerialSettings(2400, Parity.EVEN)
+MBUS_2400_8N1 = SerialSettings(2400)
+
+
+class KeyNeed(StrEnum):
+    """Which keys a profile needs."""
+
+    NONE = "none"
+    EK = "ek"  # encryption key only (Austria SC 0x20/0x21, Luxembourg: AK is public)
+    EK_AK = "ek_ak"  # encryption + authentication key (Poland P1, Denmark)
+    WMBUS = "wmbus"  # one AES key per wireless meter id
+    OPTIONAL = "optional"  # some meters of this profile encrypt, some do not
+
+
+P1_FORMATS = (FrameKind.P1,)
+DLMS_FORMATS = (FrameKind.HDLC, FrameKind.MBUS)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One country/operator/meter family."""
+
+    id: str
+    country: str | None
+    name: str
+    meters: tuple[str, ...]
+    serial: tuple[SerialSettings, ...]
+    formats: tuple[FrameKind, ...]
+    keys: KeyNeed = KeyNeed.NONE
+    #: What the operator calls the keys, e.g. {"ek": "GPK60", "ak": "GPK61"}.
+    key_names: dict[str, str] = field(default_factory=dict)
+    #: Seconds between pushes (the shortest list when a meter has several).
+    interval: float = 10.0
+    #: How to get the HAN port activated, and where the keys come from.
+    activation: str = ""
+    wireless: bool = False
+
+
+PROFILES: tuple[Profile, ...] = (
+    Profile(
+        id="auto",
+        country=None,
+        name="Auto-detect",
+        meters=(),
+        serial=(P1_115200, MBUS_2400_8E1, MBUS_2400_8N1, P1_9600_7E1, P1_115200_7E1),
+        formats=(*P1_FORMATS, FrameKind.P1_STOEN, FrameKind.DSMR_GCM, *DLMS_FORMATS),
+        keys=KeyNeed.OPTIONAL,
+        interval=10.0,
+        activation="Ask your grid operator to activate the meter's HAN/P1 port.",
+    ),
+    Profile(
+        id="pl_stoen_p1",
+        country="PL",
+        name="Poland — Stoen Operator (P1, wired)",
+        meters=("Elgama GAMA150", "Elgama GAMA350", "Kaifa MA110M", "Kaifa MA309M"),
+        serial=(P1_115200,),
+        formats=(FrameKind.P1_STOEN, FrameKind.P1),
+        keys=KeyNeed.EK_AK,
+        key_names={"ek": "EK (encryption key)", "ak": "AK (authentication key)"},
+        interval=1.0,
+        activation=(
+            "Send the HAN activation application to operator@stoen.pl or the Customer Service "
+            "Office (Rudzka 18, Warsaw). Activation is free; Stoen has up to 2 months to do it, "
+            "and then sends the P1 keys (EK and AK; the letter may list them in either order)."
+        ),
+    ),
+    Profile(
+        id="pl_stoen_wmbus",
+        country="PL",
+        name="Poland — Stoen Operator (Wireless M-Bus)",
+        meters=("Elgama GAMA150", "Elgama GAMA350"),
+        serial=(SerialSettings(57600), SerialSettings(9600), SerialSettings(38400)),
+        formats=(),
+        keys=KeyNeed.WMBUS,
+        key_names={"ek": "Wireless M-Bus key"},
+        interval=10.0,
+        activation=(
+            "Send the HAN activation application to operator@stoen.pl. Activation is free and "
+            "done within 2 months; Stoen then sends one encryption key for Wireless M-Bus. The "
+            "8-digit meter id is printed on the meter."
+        ),
+        wireless=True,
+    ),
+    Profile(
+        id="wmbus_oms",
+        country=None,
+        name="Wireless M-Bus / OMS meter",
+        meters=("OMS electricity, water, gas and heat meters",),
+        serial=(SerialSettings(57600), SerialSettings(9600), SerialSettings(38400)),
+        formats=(),
+        keys=KeyNeed.WMBUS,
+        key_names={"ek": "AES key"},
+        interval=10.0,
+        activation="The meter's operator gives the AES key; the meter id is printed on it.",
+        wireless=True,
+    ),
+    Profile(
+        id="ee_elektrilevi",
+        country="EE",
+        name="Estonia — Elektrilevi / Imatra Elekter (L+G E360)",
+        meters=("Landis+Gyr E360",),
+        serial=(P1_115200,),
+        formats=(*P1_FORMATS, FrameKind.DSMR_GCM),
+        keys=KeyNeed.OPTIONAL,
+        interval=10.0,
+        activation=(
+            "Send the signed HAN interface application (PDF form on the operator's site) to "
+            "andmehaldus@elektrilevi.ee. The service is free; a meter without a HAN interface is "
+            "replaced at your expense. The meter then sends data every 10 seconds."
+        ),
+    ),
+    Profile(
+        id="no_aidon",
+        country="NO",
+        name="Norway — Aidon",
+        meters=("Aidon 6525", "Aidon 6515", "Aidon 6534", "Aidon 6483"),
+        serial=(MBUS_2400_8E1, MBUS_2400_8N1),
+        formats=DLMS_FORMATS,
+        interval=2.5,
+        activation="Ask your grid company to open the HAN port (it is closed by default).",
+    ),
+    Profile(
+        id="no_kaifa",
+        country="NO",
+        name="Norway — Kaifa",
+        meters=("Kaifa MA304H3E", "Kaifa MA105H2E"),
+        serial=(MBUS_2400_8E1, MBUS_2400_8N1),
+        formats=DLMS_FORMATS,
+        interval=2.0,
+        activation="Ask your grid company to open the HAN port (it is closed by default).",
+    ),
+    Profile(
+        id="no_kamstrup",
+        country="NO",
+        name="Norway — Kamstrup",
+        meters=("Kamstrup 6861111", "Kamstrup 6841121/31/38A", "Kamstrup 6851121/31"),
+        serial=(MBUS_2400_8N1, MBUS_2400_8E1),
+        formats=DLMS_FORMATS,
+        interval=10.0,
+        activation=(
+            "Ask your grid company to open the HAN port; Kamstrup meters need the HAN-NVE "
+            "module, which some companies mail to you."
+        ),
+    ),
+    Profile(
+        id="se_p1",
+        country="SE",
+        name="Sweden — P1 (HAN, IEC 62056-21)",
+        meters=("Aidon 6484", "Kaifa MA304H4", "Kamstrup Omnipower", "Landis+Gyr E360"),
+        serial=(P1_115200, MBUS_2400_8E1, MBUS_2400_8N1),
+        formats=(*P1_FORMATS, *DLMS_FORMATS),
+        interval=10.0,
+        activation="Ask your grid company to activate the customer (HAN) port.",
+    ),
+    Profile(
+        id="dk_kamstrup",
+        country="DK",
+        name="Denmark — Kamstrup Omnipower (encrypted)",
+        meters=("Kamstrup Omnipower",),
+        serial=(MBUS_2400_8N1, SerialSettings(9600), MBUS_2400_8E1),
+        formats=DLMS_FORMATS,
+        keys=KeyNeed.EK_AK,
+        key_names={"ek": "GPK60 (encryption key)", "ak": "GPK61 (authentication key)"},
+        interval=10.0,
+        activation="Ask your grid company (Radius, N1, ...) for the HAN port keys.",
+    ),
+    Profile(
+        id="nl_dsmr",
+        country="NL",
+        name="Netherlands — DSMR P1",
+        meters=("DSMR 2.2 to 5 meters (Iskra, Kaifa, Landis+Gyr, Sagemcom, Kamstrup)",),
+        serial=(P1_115200, P1_115200_7E1, P1_9600_7E1),
+        formats=P1_FORMATS,
+        interval=1.0,
+        activation="The P1 port is always on; no keys are needed.",
+    ),
+    Profile(
+        id="be_fluvius",
+        country="BE",
+        name="Belgium — Fluvius eMUCS P1",
+        meters=("Sagemcom S211/T211", "Landis+Gyr E360", "Siconia"),
+        serial=(P1_115200,),
+        formats=P1_FORMATS,
+        interval=1.0,
+        activation="Activate the user ports in the Fluvius web portal (mijn.fluvius.be).",
+    ),
+    Profile(
+        id="lu_smarty",
+        country="LU",
+        name="Luxembourg — Smarty (encrypted P1)",
+        meters=("Sagemcom T210-D",),
+        serial=(P1_115200,),
+        formats=(FrameKind.DSMR_GCM, *P1_FORMATS),
+        keys=KeyNeed.EK,
+        key_names={"ek": "P1 decryption key"},
+        interval=10.0,
+        activation="Ask your grid operator (Creos, ...) for the meter's P1 decryption key.",
+    ),
+    Profile(
+        id="at_mbus",
+        country="AT",
+        name="Austria — encrypted DLMS over M-Bus",
+        meters=("Kaifa MA309M", "Sagemcom T210-D", "Landis+Gyr E450"),
+        serial=(MBUS_2400_8E1, MBUS_2400_8N1),
+        formats=(*DLMS_FORMATS, FrameKind.DSMR_GCM, *P1_FORMATS),
+        keys=KeyNeed.EK,
+        key_names={"ek": "Kundenschnittstellen-Schlüssel (key)"},
+        interval=5.0,
+        activation=(
+            "Request the customer interface key from your grid operator's web portal (Netz NÖ, "
+            "Wiener Netze, TINETZ, Salzburg Netz, ...)."
+        ),
+    ),
+)
+
+PROFILES_BY_ID: dict[str, Profile] = {profile.id: profile for profile in PROFILES}
+#: A vector's or a user's country code -> the profile used when nothing more is known.
+DEFAULT_BY_COUNTRY: dict[str, str] = {
+    "PL": "pl_stoen_p1",
+    "EE": "ee_elektrilevi",
+    "NO": "no_aidon",
+    "SE": "se_p1",
+    "DK": "dk_kamstrup",
+    "NL": "nl_dsmr",
+    "BE": "be_fluvius",
+    "LU": "lu_smarty",
+    "AT": "at_mbus",
+}
+
+
+def get_profile(profile_id: str) -> Profile:
+    """The profile with this id (KeyError for an unknown one)."""
+    return PROFILES_BY_ID[profile_id]
+
+
+def profile_for_country(country: str | None) -> Profile:
+    """The default profile for a country code, or auto-detect."""
+    return PROFILES_BY_ID[DEFAULT_BY_COUNTRY.get(country or "", "auto")]
