@@ -1,0 +1,220 @@
+"""Decode time per frame: HAN Port's library against the peer libraries, same frames, one process.
+
+Families and peers:
+  dsmr   P1 text telegrams (dsmr.jsonl positives with a CRC)  vs dsmr_parser (TelegramParser)
+  hdlc   plain DLMS push in HDLC frames (nordic.jsonl)         vs amshan (HdlcFrameReader + AutoDecoder)
+  gcm    encrypted DLMS push (dlms.jsonl, keys known)          vs gurux-dlms (GXDLMSTranslator)
+  wmbus  Elgama GAMA 350 wM-Bus frames (decrypt + records)     (no Python peer decodes them)
+
+Each side decodes every frame of its family once per round, framing included; the best of a few
+rounds counts. The last line is ``slowest family ratio: R×``, the smallest peer/ours ratio.
+Our library is loaded under its own name because amshan's top-level package is also ``han``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import contextlib
+import importlib.util
+import io
+import json
+from pathlib import Path
+import sys
+import time
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+LIB = ROOT / "custom_components" / "han_port" / "han"
+
+
+def load_ours() -> ModuleType:
+    """Import the protocol library as ``hanport`` (no Home Assistant, no clash with amshan)."""
+    spec = importlib.util.spec_from_file_location(
+        "hanport", LIB / "__init__.py", submodule_search_locations=[str(LIB)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hanport"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def vectors(name: str) -> list[dict[str, Any]]:
+    """Positive vectors of one fixture file."""
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    return [v for v in map(json.loads, filter(None, lines)) if v["expected"]]
+
+
+def timed(func: Callable[[], object], frames: int, rounds: int = 5) -> float:
+    """Best µs per frame over ``rounds`` runs of ``func`` (which decodes ``frames`` frames)."""
+    func()  # warm caches and imports
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best / frames * 1e6
+
+
+def dsmr_family() -> tuple[float, float, int]:
+    """Ours vs dsmr_parser on the DSMR telegrams both can parse."""
+    from dsmr_parser import telegram_specifications  # noqa: PLC0415
+    from dsmr_parser.parsers import TelegramParser  # noqa: PLC0415
+
+    decoder_mod = sys.modules["hanport.decoder"]
+    telegrams = [
+        v["telegram"]
+        for v in vectors("dsmr.jsonl")
+        if v["transport"] == "p1-text" and v["telegram"] and "!\r\n" not in v["telegram"]
+    ]
+    parser = TelegramParser(telegram_specifications.V5)
+    usable = []
+    for text in telegrams:
+        try:
+            parser.parse(text)
+        except Exception:  # noqa: BLE001, S112 - the peer cannot parse every dialect
+            continue
+        usable.append(text)
+    data = [t.encode("latin-1") for t in usable]
+    decoder = decoder_mod.Decoder()
+
+    def ours() -> None:
+        for raw in data:
+            decoder.feed(raw)
+
+    def peer() -> None:
+        for text in usable:
+            parser.parse(text)
+
+    return timed(ours, len(data)), timed(peer, len(usable)), len(data)
+
+
+def hdlc_family() -> tuple[float, float, int]:
+    """Ours vs amshan on the plain HDLC frames amshan decodes."""
+    from han import autodecoder, hdlc  # noqa: PLC0415 - amshan's package is named han
+
+    decoder_mod = sys.modules["hanport.decoder"]
+    frames = []
+    auto = autodecoder.AutoDecoder()
+    for v in vectors("nordic.jsonl"):
+        if v["transport"] != "hdlc" or v.get("keys"):
+            continue
+        raw = bytes.fromhex(v["bytes_hex"])
+        found = hdlc.HdlcFrameReader(use_octet_stuffing=False).read(raw)
+        try:
+            decoded = found and all(f.is_good_ffc for f in found) and auto.decode_message(found[-1])
+        except Exception:  # noqa: BLE001, S112 - amshan raises on some real frames
+            continue
+        if decoded:
+            frames.append((raw, v.get("country")))
+
+    decoders = {c: decoder_mod.Decoder(country=c) for _, c in frames}
+
+    def ours() -> None:
+        for raw, country in frames:
+            decoders[country].feed(raw)
+
+    reader = hdlc.HdlcFrameReader(use_octet_stuffing=False)
+
+    def peer() -> None:
+        for raw, _ in frames:
+            for frame in reader.read(raw):
+                auto.decode_message(frame)
+
+    return timed(ours, len(frames)), timed(peer, len(frames)), len(frames)
+
+
+def gcm_family() -> tuple[float, float, int]:
+    """Ours vs gurux-dlms on encrypted DLMS frames with known keys."""
+    from gurux_dlms import GXByteBuffer, GXDLMSTranslator  # noqa: PLC0415
+    from gurux_dlms.enums import Security  # noqa: PLC0415
+
+    decoder_mod = sys.modules["hanport.decoder"]
+    model = sys.modules["hanport.model"]
+    cases = []
+    for v in vectors("dlms.jsonl"):
+        keys = v.get("keys") or {}
+        if v["transport"] in ("hdlc", "mbus-long-frame") and keys.get("ek"):
+            cases.append((bytes.fromhex(v["bytes_hex"]), keys, v.get("country")))
+
+    def make_translator(keys: dict[str, str | None]) -> Any:
+        translator = GXDLMSTranslator()
+        translator.comments = True  # gurux decrypts only when it may add comments
+        translator.security = Security.AUTHENTICATION_ENCRYPTION
+        translator.blockCipherKey = GXByteBuffer.hexToBytes(keys["ek"])
+        if keys.get("ak"):
+            translator.authenticationKey = GXByteBuffer.hexToBytes(keys["ak"])
+        return translator
+
+    def gurux_decodes(raw: bytes, keys: dict[str, str | None]) -> bool:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                xml: str = make_translator(keys).messageToXml(GXByteBuffer(raw))
+        except ValueError:
+            return False
+        return "DataNotification" in xml
+
+    # Keep the frames gurux really decrypts (its output then holds the data-notification).
+    cases = [case for case in cases if gurux_decodes(case[0], case[1])]
+    translators = [make_translator(k) for _, k, _ in cases]
+    decoders = [
+        decoder_mod.Decoder(
+            model.Keys(
+                ek=bytes.fromhex(k["ek"]), ak=bytes.fromhex(k["ak"]) if k.get("ak") else None
+            ),
+            country=c,
+        )
+        for _, k, c in cases
+    ]
+
+    def ours() -> None:
+        for (raw, _, _), decoder in zip(cases, decoders, strict=True):
+            decoder.feed(raw)
+
+    def peer() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):  # gurux prints as it decrypts
+            for (raw, _, _), translator in zip(cases, translators, strict=True):
+                translator.messageToXml(GXByteBuffer(raw))
+
+    return timed(ours, len(cases)), timed(peer, len(cases)), len(cases)
+
+
+def wmbus_family() -> float | None:
+    """µs per GAMA 350 frame (decrypt + records); no peer."""
+    try:
+        bench = importlib.import_module("hanport.wmbus.bench")
+    except ImportError:
+        return None
+    result: float = bench.bench_gama350(2000)
+    return result
+
+
+def main() -> int:
+    """Print one line per family and the slowest ratio."""
+    load_ours()
+    importlib.import_module("hanport.decoder")
+    ratios = []
+    for name, peer_name, family in (
+        ("dsmr", "dsmr_parser", dsmr_family),
+        ("hdlc", "amshan", hdlc_family),
+        ("gcm", "gurux-dlms", gcm_family),
+    ):
+        ours, peer, count = family()
+        ratio = peer / ours
+        ratios.append(ratio)
+        print(
+            f"{name:6} {count:3} frames  ours {ours:8.1f} µs/frame  "
+            f"{peer_name} {peer:9.1f} µs/frame  ratio {ratio:6.1f}×"
+        )
+    wmbus = wmbus_family()
+    if wmbus is not None:
+        print(f"wmbus  GAMA 350     ours {wmbus:8.1f} µs/frame  (no Python peer decodes it)")
+    print(f"slowest family ratio: {min(ratios):.1f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""DLMS/COSEM push decoding: HDLC and M-Bus framing, A-XDR, ciphering, COSEM lists."""
+
+from __future__ import annotations
+
+from .apdu import looks_like_apdu
+from .hdlc import HdlcFramer
+from .mbus import MbusFramer
+from .session import DlmsSession
+
+__all__ = ["DlmsSession", "HdlcFramer", "MbusFramer", "looks_like_apdu"]

@@ -1,0 +1,136 @@
+"""xDLMS APDUs that meters push, and the LLC header in front of them.
+
+Data-notification, general-glo-ciphering and general-block-transfer.
+
+Only the structure lives here; keys, reassembly state and list decoding live in the
+session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import MalformedError, TruncatedError  # noqa: TID252
+from .axdr import decode, read_length
+
+TAG_DATA_NOTIFICATION = 0x0F
+TAG_GLO_CIPHERING = 0xDB
+TAG_GBT = 0xE0
+LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
+APDU_START = frozenset((0xE6, TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, TAG_GBT))
+GBT_LAST = 0x80
+
+
+def strip_llc(data: bytes) -> bytes:
+    """Remove an ``E6 E7 00`` / ``E6 E6 00`` LLC header if present."""
+    if data[:3] in LLC_HEADERS:
+        return data[3:]
+    return data
+
+
+def looks_like_apdu(data: bytes) -> bool:
+    """Whether ``data`` is a bare (LLC+)APDU rather than a framed stream."""
+    return bool(data) and data[0] in APDU_START
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A decoded data-notification: invoke id, optional date-time, body value."""
+
+    invoke_id: int
+    date_time: bytes | None
+    body: Any
+
+
+def parse_notification(data: bytes, *, strict: bool) -> Notification:
+    """Decode a data-notification APDU (``0F`` ...).
+
+    ``strict`` demands that the body ends exactly where the data ends: the plausibility
+    test for plaintexts that no tag vouches for.
+    """
+    if len(data) < 6:
+        msg = "data-notification shorter than its header"
+        raise TruncatedError(msg)
+    if data[0] != TAG_DATA_NOTIFICATION:
+        msg = f"not a data-notification (tag 0x{data[0]:02X})"
+        raise MalformedError(msg)
+    invoke_id = int.from_bytes(data[1:5])
+    pos = 5
+    marker = data[pos]
+    date_time: bytes | None = None
+    if marker == 0x00:
+        pos += 1
+    elif marker == 0x0C:
+        date_time = data[pos + 1 : pos + 13]
+        pos += 13
+    elif marker == 0x09 and len(data) > pos + 1 and data[pos + 1] == 0x0C:
+        date_time = data[pos + 2 : pos + 14]
+        pos += 14
+    else:
+        msg = "data-notification date-time field is malformed"
+        raise MalformedError(msg)
+    if pos > len(data):
+        msg = "data-notification ends inside its date-time"
+        raise TruncatedError(msg)
+    body, end = decode(data, pos)
+    if strict and end != len(data):
+        msg = "data-notification body does not fill the APDU"
+        raise MalformedError(msg)
+    return Notification(invoke_id, date_time, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Ciphered:
+    """The parts of a general-glo-ciphering APDU."""
+
+    system_title: bytes
+    security_control: int
+    frame_counter: bytes
+    body: bytes  # ciphertext (and tag, when SC says so)
+
+
+def parse_glo(data: bytes) -> Ciphered:
+    """Split a general-glo-ciphering APDU (``DB`` ...)."""
+    if len(data) < 2 or data[0] != TAG_GLO_CIPHERING:
+        msg = "not a general-glo-ciphering APDU"
+        raise MalformedError(msg)
+    title_len = data[1]
+    if title_len > 8:
+        msg = "system title longer than 8 bytes"
+        raise MalformedError(msg)
+    pos = 2 + title_len
+    system_title = data[2:pos]
+    length, pos = read_length(data, pos)
+    if length < 5:
+        msg = "ciphered APDU shorter than its security header"
+        raise MalformedError(msg)
+    end = pos + length
+    if end > len(data):
+        msg = "ciphered APDU ends before its declared length"
+        raise TruncatedError(msg)
+    return Ciphered(system_title, data[pos], data[pos + 1 : pos + 5], data[pos + 5 : end])
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One general-block-transfer block."""
+
+    last: bool
+    number: int
+    data: bytes
+
+
+def parse_gbt(data: bytes) -> Block:
+    """Split a general-block-transfer APDU (``E0 ctrl blk(2) ack(2) len data``)."""
+    if len(data) < 7 or data[0] != TAG_GBT:
+        msg = "general-block-transfer header is cut off"
+        raise TruncatedError(msg)
+    control = data[1]
+    number = int.from_bytes(data[2:4])
+    length, pos = read_length(data, 6)
+    end = pos + length
+    if end > len(data):
+        msg = "general-block-transfer block ends before its declared length"
+        raise TruncatedError(msg)
+    return Block(bool(control & GBT_LAST), number, data[pos:end])

@@ -1,0 +1,474 @@
+"""COSEM notification bodies -> readings.
+
+Meters fill the data-notification body in four ways:
+
+* OBIS-coded items with their {scaler, unit} (Aidon, Austrian Kaifa/Sagemcom), nested per
+  item ``{OBIS, value, {scaler, unit}}`` or flat ``OBIS, value, {scaler, unit}``;
+* flat OBIS/value pairs without scaler (Kamstrup, Swedish Kaifa): the maker's fixed
+  resolution applies (Kamstrup: 0.01 A, 1 V, 0.01 PF, energy in 10 Wh except Sweden's Wh;
+  Kaifa: mA and 0.1 V);
+* positional lists without OBIS codes, recognised by their list id (Kaifa ``KFM_001``
+  lists 1/2/3 and single-phase variants, Iskraemeco ``ISK…`` lists);
+* a push-object list (array of {class, OBIS, attribute, index}) followed by the values
+  in that order (Landis+Gyr E450 CII).
+
+Items the walker does not understand are skipped, never guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..model import Message, MeterIdentity, Reading, UnsupportedError  # noqa: TID252
+from ..units import normalise  # noqa: TID252
+from .axdr import ScalerUnit
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+#: DLMS unit enumeration (Blue Book) -> unit spelling for ``units.normalise``.
+UNIT_NAMES: dict[int, str] = {
+    7: "s",
+    9: "°C",
+    13: "m3",
+    27: "W",
+    28: "VA",
+    29: "var",
+    30: "Wh",
+    31: "VAh",
+    32: "varh",
+    33: "A",
+    35: "V",
+    44: "Hz",
+    56: "%",
+}
+
+KAMSTRUP = "Kamstrup"
+KAIFA = "Kaifa"
+AIDON = "Aidon"
+ISKRA = "Iskraemeco"
+LANDIS_GYR = "Landis+Gyr"
+SAGEMCOM = "Sagemcom"
+
+#: System-title prefixes (FLAG ids) of the makers seen on HAN ports.
+_FLAG_IDS: dict[bytes, str] = {
+    b"KAM": KAMSTRUP,
+    b"KFM": KAIFA,
+    b"AID": AIDON,
+    b"ISK": ISKRA,
+    b"LGZ": LANDIS_GYR,
+    b"SAG": SAGEMCOM,
+}
+
+_LIST_ID = "1-1:0.2.129"
+_METER_ID = "0-0:96.1.0"
+_MODEL = "0-0:96.1.7"
+_CLOCK = "0-0:1.0.0"
+
+
+_OBIS_TEXT: dict[bytes, str] = {}
+
+
+def obis_text(code: bytes) -> str:
+    r"""``b'\x01\x00\x01\x08\x00\xff'`` -> ``'1-0:1.8.0'`` (F is always 255 on HAN)."""
+    text = _OBIS_TEXT.get(code)
+    if text is None:
+        text = f"{code[0]}-{code[1]}:{code[2]}.{code[3]}.{code[4]}"
+        if len(_OBIS_TEXT) < 4096:
+            _OBIS_TEXT[code] = text
+    return text
+
+
+def _is_obis(item: Any) -> bool:
+    return type(item) is bytes and len(item) == 6 and item[5] == 0xFF
+
+
+def parse_datetime(raw: bytes) -> datetime | None:
+    """COSEM date-time (12 bytes) -> datetime; None when unspecified or impossible."""
+    if len(raw) != 12:
+        return None
+    year = int.from_bytes(raw[0:2])
+    month, day, hour, minute, second = raw[2], raw[3], raw[5], raw[6], raw[7]
+    if year == 0xFFFF or month > 12 or day > 31 or hour > 23 or minute > 59 or second > 59:
+        return None
+    hundredths = raw[8] if raw[8] < 100 else 0
+    deviation = int.from_bytes(raw[9:11], signed=True)
+    tz: timezone | None = None
+    if deviation != -0x8000 and -840 <= deviation <= 840:
+        # The deviation is UTC minus local time, in minutes.
+        tz = UTC if deviation == 0 else timezone(timedelta(minutes=-deviation))
+    try:
+        return datetime(year, month, day, hour, minute, second, hundredths * 10_000, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    if value.isascii():
+        text = value.decode("ascii")
+        if text.isprintable():
+            return text
+    return value.hex()
+
+
+def _classify(code: bytes) -> tuple[str | None, str]:
+    """Quantity of an electricity OBIS code from its C and D fields: (unit, kind)."""
+    c, d = code[2], code[3]
+    if code[0] != 1 or d not in (7, 8, 6, 4, 5, 24, 25, 27, 28, 29):
+        return None, ""
+    energy = d in (8, 9, 29)
+    if c == 14:
+        return "Hz", "frequency"
+    base = c % 20 if c < 81 else -1
+    if base in (1, 2, 15, 16):
+        return ("Wh" if energy else "W"), "energy" if energy else "power"
+    if base in (3, 4, 5, 6, 7, 8):
+        return ("varh" if energy else "var"), "energy" if energy else "power"
+    if base in (9, 10):
+        return ("VAh" if energy else "VA"), "energy" if energy else "power"
+    if base == 11:
+        return "A", "current"
+    if base == 12:
+        return "V", "voltage"
+    if base == 13:
+        return None, "pf"
+    return None, ""
+
+
+class ListContext:
+    """What the list walker knows besides the body: maker hints and the user's country."""
+
+    __slots__ = ("country", "maker")
+
+    def __init__(self, maker: str | None, country: str | None) -> None:
+        """Hints from the system title (``maker``) and the user's profile (``country``)."""
+        self.maker = maker
+        self.country = (country or "").upper() or None
+
+    def default_scaler(self, kind: str) -> int:
+        """Resolution of a value sent without {scaler, unit}, by maker and quantity."""
+        maker = self.maker
+        if maker == KAMSTRUP:
+            if kind in ("current", "pf"):
+                return -2
+            if kind == "energy":
+                # Norwegian (and Danish) Kamstrup counters count 10 Wh; Swedish ones Wh.
+                return 0 if self.country == "SE" else 1
+            return 0
+        if maker == KAIFA:
+            return {"current": -3, "voltage": -1, "pf": -3}.get(kind, 0)
+        if maker in (LANDIS_GYR, ISKRA):
+            return {"current": -2, "pf": -3}.get(kind, 0)
+        if maker == AIDON:
+            return {"current": -1, "voltage": -1}.get(kind, 0)
+        return 0
+
+
+def maker_from_title(system_title: bytes | None) -> str | None:
+    """Maker from a system title's three-letter FLAG id."""
+    if not system_title:
+        return None
+    return _FLAG_IDS.get(bytes(system_title[:3]).upper())
+
+
+def _maker_from_list_id(list_id: str) -> str | None:
+    upper = list_id.upper()
+    for prefix, maker in (("KAMSTRUP", KAMSTRUP), ("AIDON", AIDON), ("KFM", KAIFA), ("ISK", ISKRA)):
+        if upper.startswith(prefix):
+            return maker
+    return None
+
+
+#: (code, scaler, unit enum, maker, country) -> (decimal exponent, normalised unit).
+_PLANS: dict[tuple[bytes | None, int, int, str | None, str | None], tuple[int, str | None]] = {}
+_NO_UNIT = 255
+
+
+def _plan(code: bytes | None, su: ScalerUnit | None, ctx: ListContext) -> tuple[int, str | None]:
+    """How to scale a number: the total power of ten and the normalised unit (cached)."""
+    key = (
+        code,
+        su.scaler if su is not None else 0,
+        su.unit if su is not None else -1,
+        ctx.maker,
+        ctx.country,
+    )
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    unit: str | None
+    if su is not None:
+        unit, scaler = UNIT_NAMES.get(su.unit), su.scaler
+    elif code is not None:
+        unit, kind = _classify(code)
+        scaler = ctx.default_scaler(kind)
+    else:
+        unit, scaler = None, 0
+    factor, norm_unit = normalise(1, unit)
+    exponent = scaler + len(str(int(factor))) - 1
+    plan = (exponent, norm_unit)
+    if len(_PLANS) < 4096:
+        _PLANS[key] = plan
+    return plan
+
+
+class _Builder:
+    """Collect readings into a message, applying scaler, unit and maker defaults."""
+
+    def __init__(self, message: Message, ctx: ListContext) -> None:
+        self.message = message
+        self.ctx = ctx
+
+    def add(self, obis: str, code: bytes | None, value: Any, su: ScalerUnit | None) -> None:
+        msg = self.message
+        if type(value) is int:
+            exponent, unit = _plan(code, su, self.ctx)
+            if exponent > 0:
+                value *= 10**exponent
+            elif exponent < 0:
+                value = round(value / 10**-exponent, 9)
+            msg.readings[obis] = Reading(obis, value, unit)
+            return
+        if value is None:
+            return
+        if isinstance(value, (bytes, str)):
+            if isinstance(value, bytes) and len(value) == 12:
+                when = parse_datetime(value)
+                if when is not None:
+                    msg.add(obis, when.isoformat(), None)
+                    if obis.endswith(":1.0.0") and msg.timestamp is None:
+                        msg.timestamp = when
+                    return
+            text = _text(value)
+            msg.add(obis, text, None)
+            self._identity(obis, text)
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        exponent, unit = _plan(code, su, self.ctx)
+        if exponent > 0:
+            value *= 10**exponent
+        elif exponent < 0:
+            value = round(value / 10**-exponent, 9)
+        msg.readings[obis] = Reading(obis, value, unit)
+
+    def _identity(self, obis: str, text: str) -> None:
+        meter = self.message.meter
+        tail = obis.split(":", 1)[1]
+        if tail == "0.2.129":
+            meter.list_id = text
+            maker = _maker_from_list_id(text)
+            if maker is not None:
+                meter.manufacturer = maker
+                if self.ctx.maker is None:
+                    self.ctx.maker = maker
+        elif tail in ("96.1.0", "0.0.5"):
+            meter.meter_id = text
+        elif tail in ("96.1.7", "96.1.1"):
+            meter.model = text
+
+
+def _flatten(value: Any, out: list[Any]) -> None:
+    for item in value:
+        if type(item) is tuple or type(item) is list:
+            _flatten(item, out)
+        else:
+            out.append(item)
+
+
+def apply_body(message: Message, body: Any, ctx: ListContext) -> Message:
+    """Fill ``message`` with the readings of a data-notification body."""
+    if not isinstance(body, (tuple, list)):
+        msg = "data-notification body is not a list of values"
+        raise UnsupportedError(msg)
+    builder = _Builder(message, ctx)
+    if body and isinstance(body[0], list) and _is_capture_list(body[0]):
+        _capture_list(builder, body)
+        return message
+    if _triples(body):
+        # Aidon / Austrian style: {OBIS, value[, {scaler, unit}]} per item.
+        add = builder.add
+        for item in body:
+            su = item[2] if len(item) == 3 and type(item[2]) is ScalerUnit else None
+            add(obis_text(item[0]), item[0], item[1], su)
+        return message
+    items: list[Any] = []
+    _flatten(body, items)
+    if any(map(_is_obis, items)):
+        if ctx.maker is None:
+            ctx.maker = _maker_hint(items)
+        _obis_walk(builder, items)
+    else:
+        _positional(builder, list(body) if isinstance(body, tuple) else items)
+    return message
+
+
+def _triples(body: Sequence[Any]) -> bool:
+    for item in body:
+        if type(item) is not tuple or not 2 <= len(item) <= 3 or not _is_obis(item[0]):
+            return False
+    return bool(body)
+
+
+def _maker_hint(items: list[Any]) -> str | None:
+    """Name the maker from the list id: the first string, or the value of 0.2.129."""
+    candidates: list[Any] = items[:1]
+    for index, item in enumerate(items[:-1]):
+        if _is_obis(item) and item[2:5] == b"\x00\x02\x81":
+            candidates.append(items[index + 1])
+            break
+    for item in candidates:
+        if isinstance(item, (bytes, str)) and not _is_obis(item):
+            maker = _maker_from_list_id(_text(item))
+            if maker is not None:
+                return maker
+    return None
+
+
+def _is_capture_list(value: list[Any]) -> bool:
+    return bool(value) and all(
+        type(entry) is tuple and len(entry) == 4 and _is_obis(entry[1]) for entry in value
+    )
+
+
+def _capture_list(builder: _Builder, body: Sequence[Any]) -> None:
+    objects: list[Any] = body[0]
+    if builder.ctx.maker is None:
+        builder.ctx.maker = LANDIS_GYR
+        builder.message.meter.manufacturer = LANDIS_GYR
+    for (class_id, code, attribute, _index), value in zip(objects, body, strict=False):
+        if class_id == 40 or attribute != 2 or isinstance(value, list):
+            continue
+        obis = obis_text(code)
+        if class_id == 1 and code[2:5] == b"\x60\x01\x00":
+            obis = _METER_ID
+        builder.add(obis, code, value, None)
+
+
+def _obis_walk(builder: _Builder, items: list[Any]) -> None:
+    n = len(items)
+    i = 0
+    seen_obis = False
+    leading: list[Any] = []
+    trailing: list[Any] = []
+    while i < n:
+        item = items[i]
+        if _is_obis(item) and i + 1 < n:
+            seen_obis = True
+            trailing.clear()
+            value = items[i + 1]
+            i += 2
+            su = None
+            if i < n and type(items[i]) is ScalerUnit:
+                su = items[i]
+                i += 1
+            builder.add(obis_text(item), item, value, su)
+            continue
+        if item is not None and type(item) is not ScalerUnit:
+            (trailing if seen_obis else leading).append(item)
+        i += 1
+    for item in leading:
+        if isinstance(item, str) or (isinstance(item, bytes) and len(item) != 12):
+            # Kamstrup sends its list id first, without an OBIS code.
+            if _LIST_ID not in builder.message.readings:
+                builder.add(_LIST_ID, None, item, None)
+        elif isinstance(item, bytes):
+            builder.add(_CLOCK, None, item, None)
+    for item in trailing:
+        # Austrian meters end with the meter number, without an OBIS code.
+        if isinstance(item, (bytes, str)) and _METER_ID not in builder.message.readings:
+            builder.add(_METER_ID, None, item, None)
+
+
+# Positional lists. Entries are OBIS codes (as bytes) in element order; None skips one.
+def _codes(*texts: str | None) -> tuple[bytes | None, ...]:
+    out: list[bytes | None] = []
+    for text in texts:
+        if text is None:
+            out.append(None)
+            continue
+        ab, cde = text.split(":")
+        a, b = ab.split("-")
+        c, d, e = cde.split(".")
+        out.append(bytes((int(a), int(b), int(c), int(d), int(e), 255)))
+    return tuple(out)
+
+
+_KFM_HEAD = ("1-0:0.2.129", _METER_ID, _MODEL, "1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0")
+_KFM_ENERGY = (_CLOCK, "1-0:1.8.0", "1-0:2.8.0", "1-0:3.8.0", "1-0:4.8.0")
+_KFM_3P = (*_KFM_HEAD, "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0", "1-0:32.7.0", "1-0:52.7.0")
+_KAIFA_LISTS: dict[int, tuple[bytes | None, ...]] = {
+    13: _codes(*_KFM_3P, "1-0:72.7.0"),
+    18: _codes(*_KFM_3P, "1-0:72.7.0", *_KFM_ENERGY),
+    9: _codes(*_KFM_HEAD, "1-0:31.7.0", "1-0:32.7.0"),
+    14: _codes(*_KFM_HEAD, "1-0:31.7.0", "1-0:32.7.0", *_KFM_ENERGY),
+}
+_ISK_POWER = ("1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0")
+_ISK_UI = ("1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0")
+_ISKRA_LISTS: dict[int, tuple[bytes | None, ...]] = {
+    # Elektro Ljubljana 1-s list: id, meter id, powers, U, I, per-phase import and export.
+    18: _codes(
+        "1-0:0.2.129",
+        _METER_ID,
+        *_ISK_POWER,
+        *_ISK_UI,
+        "1-0:21.7.0",
+        "1-0:41.7.0",
+        "1-0:61.7.0",
+        "1-0:22.7.0",
+        "1-0:42.7.0",
+        "1-0:62.7.0",
+    ),
+    # Single-phase lists: id, meter id, powers, U1, I1 (and P1+, P1-).
+    9: _codes("1-0:0.2.129", _METER_ID, *_ISK_POWER, "1-0:32.7.0", "1-0:31.7.0", "1-0:21.7.0"),
+    10: _codes(
+        "1-0:0.2.129",
+        _METER_ID,
+        *_ISK_POWER,
+        "1-0:32.7.0",
+        "1-0:31.7.0",
+        "1-0:21.7.0",
+        "1-0:22.7.0",
+    ),
+    # Elektro Celje list: id, meter id, U, I, P+, P-, Q+, Q-.
+    12: _codes("1-0:0.2.129", _METER_ID, *_ISK_UI, *_ISK_POWER),
+}
+
+
+def _positional(builder: _Builder, values: list[Any]) -> None:
+    if len(values) == 1 and isinstance(values[0], int):
+        # Kaifa (and Aidon-style) list 1: active import power only.
+        builder.add("1-0:1.7.0", b"\x01\x00\x01\x07\x00\xff", values[0], None)
+        return
+    first = values[0] if values else None
+    list_id = _text(first) if isinstance(first, (bytes, str)) else ""
+    table: tuple[bytes | None, ...] | None = None
+    if list_id.startswith("KFM"):
+        builder.ctx.maker = KAIFA
+        table = _KAIFA_LISTS.get(len(values))
+    elif list_id.startswith("ISK"):
+        builder.ctx.maker = ISKRA
+        table = _ISKRA_LISTS.get(len(values))
+        if len(values) == 12 and not isinstance(values[2], int):
+            table = None  # the 15-minute energy list: its layout is not documented
+    if list_id:
+        builder.message.meter.list_id = list_id
+        builder.message.meter.manufacturer = builder.ctx.maker
+    if table is None:
+        return
+    for code, value in zip(table, values, strict=False):
+        if code is None:
+            continue
+        obis = obis_text(code)
+        if builder.ctx.maker == ISKRA and code[2] in (32, 52, 72):
+            builder.add(obis, None, value, ScalerUnit(-1, 35))
+            continue
+        builder.add(obis, code, value, None)
+
+
+def new_message(size: int) -> Message:
+    """Create an empty DLMS message."""
+    return Message(format="dlms", meter=MeterIdentity(), size=size)

@@ -1,0 +1,260 @@
+"""One meter's DLMS/COSEM conversation: reassembly, decryption and list decoding.
+
+Frames arrive verified (HCS/FCS or M-Bus checksum). The session joins HDLC segments, M-Bus
+transport segments and general-block-transfer blocks, strips the LLC header, opens
+general-glo-ciphering with the configured keys and turns the data-notification into a
+``Message``. A message is built from scratch for every notification and only returned
+when complete, so a failure never leaves half of one applied.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..crypto import TAG_LEN, ctr_apply, gcm_open  # noqa: TID252
+from ..framing import FrameKind  # noqa: TID252
+from ..model import (  # noqa: TID252
+    AuthenticationError,
+    HanError,
+    MalformedError,
+    Message,
+    NoKeyError,
+    TruncatedError,
+    UnsupportedError,
+    WrongKeyError,
+)
+from .apdu import (
+    TAG_DATA_NOTIFICATION,
+    TAG_GBT,
+    TAG_GLO_CIPHERING,
+    Notification,
+    parse_gbt,
+    parse_glo,
+    parse_notification,
+    strip_llc,
+)
+from .lists import ListContext, apply_body, maker_from_title, new_message, parse_datetime
+
+if TYPE_CHECKING:
+    from ..framing import Frame  # noqa: TID252
+    from ..model import Keys  # noqa: TID252
+
+#: Largest reassembled APDU accepted (real pushes stay under 2 KiB).
+MAX_MESSAGE = 16 * 1024
+_SC_AUTH = 0x10
+_SC_ENC = 0x20
+_MBUS_LAST = 0x10
+
+
+class DlmsSession:
+    """Decode the DLMS frames of one meter."""
+
+    def __init__(self, keys: Keys, *, country: str | None = None) -> None:
+        """Create a session; ``country`` picks maker scaling where bytes cannot."""
+        self.keys = keys
+        self.country = country
+        self._hdlc: list[bytes] = []
+        self._hdlc_size = 0
+        self._mbus: list[bytes] = []
+        self._mbus_next = 0
+        self._mbus_size = 0
+        self._gbt: list[bytes] = []
+        self._gbt_next = 1
+        self._gbt_size = 0
+
+    def reset(self) -> None:
+        """Forget partial messages (after a reconnect)."""
+        self._hdlc.clear()
+        self._mbus.clear()
+        self._gbt.clear()
+        self._hdlc_size = self._mbus_size = self._gbt_size = 0
+        self._gbt_next = 1
+        self._mbus_next = 0
+
+    # -- frames ---------------------------------------------------------------------
+    def push_frame(self, frame: Frame) -> Message | None:
+        """Add one verified frame; return a message once one is complete."""
+        if frame.kind is FrameKind.HDLC:
+            return self._push_hdlc(frame)
+        if frame.kind is FrameKind.MBUS:
+            return self._push_mbus(frame)
+        if frame.kind is FrameKind.APDU:
+            return self._apdu(frame.payload, frame.size)
+        msg = f"not a DLMS frame ({frame.kind})"
+        raise UnsupportedError(msg)
+
+    def decode_apdu(self, data: bytes) -> Message | None:
+        """Decode a bare APDU, with or without the LLC header."""
+        return self._apdu(bytes(data), len(data))
+
+    def _push_hdlc(self, frame: Frame) -> Message | None:
+        if frame.segmented:
+            self._hdlc.append(frame.payload)
+            self._hdlc_size += frame.size
+            if sum(map(len, self._hdlc)) > MAX_MESSAGE:
+                self._hdlc.clear()
+                self._hdlc_size = 0
+                msg = "segmented HDLC message too long"
+                raise MalformedError(msg)
+            return None
+        size = self._hdlc_size + frame.size
+        if self._hdlc:
+            data = b"".join((*self._hdlc, frame.payload))
+            self._hdlc.clear()
+            self._hdlc_size = 0
+        else:
+            data = frame.payload
+        if not data:
+            return None  # a frame without information field carries nothing
+        return self._apdu(data, size)
+
+    def _push_mbus(self, frame: Frame) -> Message | None:
+        ci = frame.control
+        if ci > 0x1F:
+            msg = f"M-Bus CI 0x{ci:02X} does not carry DLMS"
+            raise UnsupportedError(msg)
+        sequence = ci & 0x0F
+        if sequence == 0:
+            self._mbus.clear()
+            self._mbus_size = 0
+        elif sequence != self._mbus_next or not self._mbus:
+            self._mbus.clear()
+            self._mbus_size = 0
+            msg = "M-Bus segment out of sequence"
+            raise MalformedError(msg)
+        # The DLMS transport puts STSAP and DTSAP (2 bytes) in front of every segment.
+        if len(frame.payload) < 2:
+            msg = "M-Bus DLMS segment without transport header"
+            raise TruncatedError(msg)
+        self._mbus.append(frame.payload[2:])
+        self._mbus_size += frame.size
+        self._mbus_next = sequence + 1
+        if not ci & _MBUS_LAST:
+            if sum(map(len, self._mbus)) > MAX_MESSAGE:
+                self._mbus.clear()
+                msg = "segmented M-Bus message too long"
+                raise MalformedError(msg)
+            return None
+        data = b"".join(self._mbus)
+        size = self._mbus_size
+        self._mbus.clear()
+        self._mbus_size = 0
+        return self._apdu(data, size)
+
+    # -- APDUs ----------------------------------------------------------------------
+    def _apdu(self, data: bytes, size: int) -> Message | None:
+        data = strip_llc(data)
+        if not data:
+            msg = "empty APDU"
+            raise TruncatedError(msg)
+        tag = data[0]
+        if tag == TAG_GBT:
+            return self._gbt_block(data, size)
+        if tag == TAG_DATA_NOTIFICATION:
+            return self._notification(parse_notification(data, strict=False), size, None)
+        if tag == TAG_GLO_CIPHERING:
+            return self._ciphered(data, size)
+        msg = f"APDU type 0x{tag:02X} is not a push this library decodes"
+        raise UnsupportedError(msg)
+
+    def _gbt_block(self, data: bytes, size: int) -> Message | None:
+        block = parse_gbt(data)
+        if block.number == 1:
+            self._gbt.clear()
+            self._gbt_size = 0
+        elif block.number != self._gbt_next or not self._gbt:
+            self._gbt.clear()
+            self._gbt_size = 0
+            self._gbt_next = 1
+            msg = "general-block-transfer block out of sequence"
+            raise MalformedError(msg)
+        self._gbt.append(block.data)
+        self._gbt_size += size
+        self._gbt_next = block.number + 1
+        if not block.last:
+            if sum(map(len, self._gbt)) > MAX_MESSAGE:
+                self._gbt.clear()
+                msg = "general-block-transfer message too long"
+                raise MalformedError(msg)
+            return None
+        joined = b"".join(self._gbt)
+        total = self._gbt_size
+        self._gbt.clear()
+        self._gbt_size = 0
+        self._gbt_next = 1
+        if joined[:1] == bytes((TAG_GBT,)):
+            msg = "nested general-block-transfer"
+            raise MalformedError(msg)
+        return self._apdu(joined, total)
+
+    def _ciphered(self, data: bytes, size: int) -> Message:
+        glo = parse_glo(data)
+        sc = glo.security_control
+        title = glo.system_title
+        if sc & 0x80:
+            msg = "compressed ciphered APDUs are not supported"
+            raise UnsupportedError(msg)
+        ek, ak = self.keys.ek, self.keys.ak
+        if not sc & (_SC_AUTH | _SC_ENC):
+            plain = glo.body
+        elif not ek:
+            msg = "encrypted data, but no encryption key (EK) is configured"
+            raise NoKeyError(msg)
+        elif sc & _SC_AUTH and sc & _SC_ENC and not ak:
+            # No AK configured: decrypt without verifying the tag, then demand a clean parse.
+            iv = self._iv(title, glo.frame_counter)
+            plain = ctr_apply(ek, iv, glo.body[:-TAG_LEN])
+            return self._strict(plain, size, title, note="tag_not_verified")
+        else:
+            try:
+                plain = gcm_open(sc, self._title(title), glo.frame_counter, glo.body, ek, ak)
+            except AuthenticationError:
+                if ak and self._swapped_ok(sc, title, glo.frame_counter, glo.body):
+                    msg = "authentication tag verifies only with EK and AK swapped: swap the keys"
+                    raise AuthenticationError(msg) from None
+                raise
+            if not sc & _SC_AUTH:
+                return self._strict(plain, size, title, note=None)
+        if not plain or plain[0] != TAG_DATA_NOTIFICATION:
+            msg = "deciphered APDU is not a data-notification"
+            raise UnsupportedError(msg)
+        return self._notification(parse_notification(plain, strict=False), size, title)
+
+    def _swapped_ok(self, sc: int, title: bytes, counter: bytes, body: bytes) -> bool:
+        try:
+            gcm_open(sc, self._title(title), counter, body, self.keys.ak, self.keys.ek)
+        except HanError:
+            return False
+        return True
+
+    def _title(self, title: bytes) -> bytes:
+        if len(title) == 8:
+            return title
+        if self.keys.system_title and len(self.keys.system_title) == 8:
+            return self.keys.system_title
+        return bytes(8)
+
+    def _iv(self, title: bytes, counter: bytes) -> bytes:
+        return self._title(title) + counter
+
+    def _strict(self, plain: bytes, size: int, title: bytes, *, note: str | None) -> Message:
+        """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key)."""
+        try:
+            notification = parse_notification(plain, strict=True)
+            message = self._notification(notification, size, title)
+        except HanError:
+            msg = "decrypted data does not parse: the encryption key (EK) is probably wrong"
+            raise WrongKeyError(msg) from None
+        if note:
+            message.notes.append(note)
+        return message
+
+    def _notification(self, notification: Notification, size: int, title: bytes | None) -> Message:
+        message = new_message(size)
+        if notification.date_time is not None:
+            message.timestamp = parse_datetime(notification.date_time)
+        ctx = ListContext(maker_from_title(title), self.country)
+        apply_body(message, notification.body, ctx)
+        if message.meter.manufacturer is None:
+            message.meter.manufacturer = ctx.maker
+        return message
