@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
 from .framing import Frame, FrameKind
-from .model import HanError, Keys, MalformedError, Message, Rejected, Result
+from .model import HanError, Keys, Message, Rejected, Result, TruncatedError
 from .p1 import P1Framer, P1Session
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
 from .stream import StreamReader
@@ -79,12 +79,25 @@ class Decoder:
         Framed data goes through the stream reader; a bare APDU (what MQTT bridges
         forward, with or without the LLC header) goes straight to the DLMS layer.
         """
+        if data.startswith(b"\xdb\x08"):
+            # Encrypted DSMR (Luxembourg, Austria) and a bare glo-ciphered APDU share the
+            # same first bytes: the framed path decides when it finds a whole frame.
+            framed = self.feed(data, final=True)
+            if any(isinstance(result, Message) for result in framed):
+                return framed
+            fallback = self._decode_apdu(data)
+            if framed and not isinstance(fallback[0], Message):
+                return framed
+            return fallback
         if looks_like_apdu(data):
-            try:
-                message = self._dlms.decode_apdu(data)
-            except HanError as err:
-                return [Rejected(FrameKind.APDU, err, len(data))]
-            if message is None:
-                return [Rejected(FrameKind.APDU, MalformedError("incomplete APDU"), len(data))]
-            return [message]
+            return self._decode_apdu(data)
         return self.feed(data, final=True)
+
+    def _decode_apdu(self, data: bytes) -> list[Result]:
+        try:
+            message = self._dlms.decode_apdu(data)
+        except HanError as err:
+            return [Rejected(FrameKind.APDU, err, len(data))]
+        if message is None:
+            return [Rejected(FrameKind.APDU, TruncatedError("incomplete APDU"), len(data))]
+        return [message]
