@@ -2,7 +2,7 @@
 
 Families and peers:
   dsmr   P1 text telegrams (dsmr.jsonl positives with a CRC)  vs dsmr_parser (TelegramParser)
-  hdlc   plain DLMS push in HDLC frames (nordic.jsonl)         vs amshan (HdlcFrameReader + AutoDecoder)
+  hdlc   plain DLMS push in HDLC frames (nordic.jsonl)   vs amshan (HdlcFrameReader + AutoDecoder)
   gcm    encrypted DLMS push (dlms.jsonl, keys known)          vs gurux-dlms (GXDLMSTranslator)
   wmbus  Elgama GAMA 350 wM-Bus frames (decrypt + records)     (no Python peer decodes them)
 
@@ -13,7 +13,6 @@ Our library is loaded under its own name because amshan's top-level package is a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import contextlib
 import importlib.util
 import io
@@ -21,8 +20,11 @@ import json
 from pathlib import Path
 import sys
 import time
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
