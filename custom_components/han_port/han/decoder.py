@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
 from .framing import Frame, FrameKind
-from .model import HanError, Keys, Message, Rejected, Result, TruncatedError
+from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
 from .p1 import P1Framer, P1Session
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
 from .stream import StreamReader
@@ -86,9 +86,14 @@ class Decoder:
             if any(isinstance(result, Message) for result in framed):
                 return framed
             fallback = self._decode_apdu(data)
-            if framed and not isinstance(fallback[0], Message):
-                return framed
-            return fallback
+            if isinstance(fallback[0], Message):
+                return fallback
+            # Both failed. "Decrypted, but not a P1 telegram" means the plaintext may be a
+            # DLMS APDU: then the DLMS layer's verdict is the one that explains it.
+            p1_wrong_key = any(
+                isinstance(r, Rejected) and isinstance(r.error, WrongKeyError) for r in framed
+            )
+            return fallback if p1_wrong_key or not framed else framed
         if looks_like_apdu(data):
             return self._decode_apdu(data)
         return self.feed(data, final=True)
