@@ -1,34 +1,658 @@
-"""The config flow."""
+"""The config flow: every path, against real frames pushed through a PTY."""
 
 from __future__ import annotations
 
-from homeassistant.config_entries import SOURCE_USER
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port.const import DOMAIN
+from custom_components.han_port.const import (
+    CONF_AK,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_EK,
+    CONF_FORMAT,
+    CONF_FUSE,
+    CONF_METER_ID,
+    CONF_MIN_INTERVAL,
+    CONF_PARITY,
+    CONF_PROFILE,
+    CONF_RECEIVER,
+    CONF_SCALE,
+    CONF_SYSTEM_TITLE,
+    DOMAIN,
+)
+from custom_components.han_port.detect import Detection, Outcome
+
+from .common import (
+    AT_EK,
+    AT_FRAME,
+    HDLC_NO,
+    LU_AK,
+    LU_EK,
+    LU_FRAME,
+    P1_NL,
+    WMBUS_GAMA_FRAME,
+    WMBUS_GAMA_KEY,
+    Meter,
+    Pty,
+)
+
+NL_METER_ID = "K8EG004046395507"
+LU_METER_ID = "SAG1030700012701"
+OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
+
+pytestmark = pytest.mark.usefixtures("no_ports")
 
 
-async def test_user_creates_entry(hass: HomeAssistant) -> None:
+async def _progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    """Let a detection progress step finish and return the step after it."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
+    assert result["progress_action"] == "detect"
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def _start(hass: HomeAssistant, port: str, profile: str = "auto", **meter: Any) -> Any:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"port": "/dev/ttyUSB0", "profile": "auto"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
+    assert result["step_id"] == "meter"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PROFILE: profile, **meter}
     )
+
+
+@pytest.fixture
+async def meter_nl(pty: Pty, stop_tasks: list) -> Meter:
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    return meter
+
+
+async def test_user_flow_auto_detects_p1(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
+    result = await _start(hass, pty.path)
+    result = await _progress(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    placeholders = result["description_placeholders"]
+    assert placeholders["format"] == "p1"
+    assert placeholders["meter_id"] == NL_METER_ID
+    assert placeholders["manufacturer"] == "ISk"
+    assert "1-0:1.8.1" in placeholders["registers"]
+    assert placeholders["keys"] == "-"
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {"port": "/dev/ttyUSB0", "profile": "auto"}
+    assert result["title"] == f"ISk MT382-1000 {NL_METER_ID}"
+    assert result["result"].unique_id == NL_METER_ID
+    data = result["data"]
+    assert data[CONF_PORT] == pty.path
+    assert data[CONF_PROFILE] == "auto"
+    assert data[CONF_FORMAT] == "p1"
+    assert (data[CONF_BAUDRATE], data[CONF_PARITY], data[CONF_BYTESIZE]) == (115200, "N", 8)
+    await hass.async_block_till_done()
 
 
-async def test_same_port_aborts(hass: HomeAssistant) -> None:
-    MockConfigEntry(
-        domain=DOMAIN, unique_id="/dev/ttyUSB0", data={"port": "/dev/ttyUSB0"}
-    ).add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+async def test_port_list_labels_and_by_id(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = [
+        SimpleNamespace(
+            device="/dev/ttyUSB0",
+            manufacturer="FTDI",
+            description="P1 cable",
+            serial_number="A1",
+        ),
+        SimpleNamespace(
+            device="/dev/ttyS0", manufacturer=None, description="n/a", serial_number=None
+        ),
+    ]
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
+    by_id = {"/dev/ttyUSB0": "/dev/serial/by-id/usb-FTDI_P1-if00"}
+    with patch(
+        "custom_components.han_port.config_flow.usb.get_serial_by_id",
+        side_effect=lambda path: by_id.get(path, path),
+    ):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        selector = result["data_schema"].schema[CONF_PORT].config
+        assert selector["custom_value"] is True
+        assert selector["options"] == [
+            {
+                "value": "/dev/serial/by-id/usb-FTDI_P1-if00",
+                "label": "/dev/ttyUSB0 - FTDI, P1 cable, A1",
+            },
+            {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
+        ]
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PORT: "/dev/ttyUSB0"}
+        )
+    assert result["step_id"] == "meter"
+    # The by-id path is stored, and offered again if the flow comes back to the port.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"port": "/dev/ttyUSB0", "profile": "auto"}
+        result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"]["port"] == "/dev/serial/by-id/usb-FTDI_P1-if00"
+    options = result["data_schema"].schema[CONF_PORT].config["options"]
+    assert options[0]["value"] == "/dev/serial/by-id/usb-FTDI_P1-if00"
+
+
+async def test_nothing_received_shows_activation(hass: HomeAssistant, pty: Pty) -> None:
+    result = await _start(hass, pty.path, "nl_dsmr")
+    result = await _progress(hass, result)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "nothing_received"}
+    assert "always on" in result["description_placeholders"]["activation"]
+
+
+async def test_unreadable_tries_every_setting(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    meter = Meter([bytes(range(256)) * 40])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "no_aidon")
+    result = await _progress(hass, result)
+    assert result["step_id"] == "meter"
+    assert result["errors"] == {"base": "unreadable"}
+    assert result["description_placeholders"]["tried"] == "2400 8E1, 2400 8N1"
+
+
+async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([HDLC_NO])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(
+        hass,
+        pty.path,
+        "no_kaifa",
+        serial={CONF_BAUDRATE: "2400", CONF_PARITY: "E", CONF_BYTESIZE: "8"},
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["settings"] == "2400 8E1"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BAUDRATE] == 2400
+    assert result["data"][CONF_PARITY] == "E"
+    assert result["result"].unique_id == "6970631404129954"
+    await hass.async_block_till_done()
+
+
+async def test_meter_form_keeps_serial_override(hass: HomeAssistant, pty: Pty) -> None:
+    """After an error the meter form shows the override again, expanded."""
+    result = await _start(hass, pty.path, "no_kaifa", serial={CONF_BAUDRATE: "9600"})
+    result = await _progress(hass, result)
+    assert result["errors"] == {"base": "nothing_received"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: pty.path}
+    )
+    assert result["step_id"] == "meter"
+    # The section is expanded because an override is set.
+    section = result["data_schema"].schema["serial"]
+    assert section.options == {"collapsed": False}
+
+
+async def test_encrypted_meter_asks_for_keys(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    """Auto-detect hears encrypted data, asks for the keys, then finds the meter."""
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path)
+    result = await _progress(hass, result)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {"base": "need_key"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: "not a key", CONF_AK: LU_AK, CONF_SYSTEM_TITLE: "xyz"}
+    )
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {CONF_EK: "invalid_key", CONF_SYSTEM_TITLE: "invalid_system_title"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["keys"] == "✓"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_EK] == LU_EK.lower()
+    assert result["data"][CONF_AK] == LU_AK.lower()
+    assert result["result"].unique_id == LU_METER_ID
+    await hass.async_block_till_done()
+
+
+async def test_swapped_keys_are_corrected(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "lu_smarty")
+    assert result["step_id"] == "keys"
+    assert result["description_placeholders"]["ek_name"] == "P1 decryption key"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: LU_AK, CONF_AK: LU_EK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["keys"] == "⇄"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["data"][CONF_EK] == LU_EK.lower()
+    assert result["data"][CONF_AK] == LU_AK.lower()
+    await hass.async_block_till_done()
+
+
+async def test_wrong_keys_auth_failed(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "lu_smarty")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {"base": "auth_failed"}
+
+
+async def test_wrong_key_and_ascii_key_form(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    """Austria: one key. The 16-character ASCII form is accepted (and is wrong here)."""
+    meter = Meter([AT_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    # 8N1: Linux PTYs refuse a second open with even parity (EINVAL from tcsetattr).
+    result = await _start(hass, pty.path, "at_mbus", serial={CONF_BAUDRATE: "2400"})
+    assert result["step_id"] == "keys"
+    assert CONF_SYSTEM_TITLE not in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: "9CoQ7w5LMFoLS3gJ"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {"base": "wrong_key"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_EK: AT_EK})
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["meter_id"] == "181220000009"
+
+
+async def test_same_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id=NL_METER_ID, data={CONF_PORT: "/dev/x"}).add_to_hass(
+        hass
+    )
+    result = await _start(hass, pty.path, "nl_dsmr")
+    result = await _progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_detection_crash_is_reported_as_unreadable(hass: HomeAssistant) -> None:
+    async def crash(_config: Any) -> Detection:
+        await asyncio.sleep(0.01)
+        msg = "bug"
+        raise RuntimeError(msg)
+
+    with patch("custom_components.han_port.config_flow.async_detect", side_effect=crash):
+        result = await _start(hass, "/dev/null", "nl_dsmr")
+        result = await _progress(hass, result)
+    assert result["step_id"] == "meter"
+    assert result["errors"] == {"base": "unreadable"}
+
+
+async def test_closing_the_dialog_stops_listening(hass: HomeAssistant, pty: Pty) -> None:
+    result = await _start(hass, pty.path, "nl_dsmr")
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress()
+
+
+async def test_found_immediately_skips_the_spinner(hass: HomeAssistant) -> None:
+    """A detection that is already finished goes straight on (no progress shown)."""
+    from custom_components.han_port.han.model import Message, MeterIdentity
+
+    found = Detection(
+        Outcome.FOUND, message=Message("p1", meter=MeterIdentity(meter_id="12345678"))
+    )
+    with patch("custom_components.han_port.config_flow.async_detect", return_value=found):
+        result = await _start(hass, "socket://127.0.0.1:1", "nl_dsmr")
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["title"] == "Netherlands — DSMR P1 12345678"
+    assert CONF_BAUDRATE not in result["data"]
+
+
+# ---------------------------------------------------------------------- wireless M-Bus
+
+
+async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([WMBUS_GAMA_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "pl_stoen_wmbus")
+    assert result["step_id"] == "wmbus"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "1234", CONF_EK: WMBUS_GAMA_KEY}
+    )
+    assert result["errors"] == {CONF_METER_ID: "invalid_meter_id"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER: "raw", CONF_EK: WMBUS_GAMA_KEY}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "pick"
+    assert result["description_placeholders"]["heard"] == "30584551"
+    assert result["data_schema"].schema[CONF_METER_ID].config["options"] == ["30584551"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_METER_ID: "3058"}
+    )
+    assert result["errors"] == {CONF_METER_ID: "invalid_meter_id"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_METER_ID: "30584551"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "30584551"
+    assert result["data"][CONF_METER_ID] == "30584551"
+    assert result["data"][CONF_RECEIVER] == "raw"
+    assert result["data"][CONF_EK] == WMBUS_GAMA_KEY.lower()
+    await hass.async_block_till_done()
+
+
+async def test_wmbus_needs_key(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([WMBUS_GAMA_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "30584551"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "wmbus"
+    assert result["errors"] == {"base": "need_key"}
+
+
+async def test_wmbus_nothing_heard(hass: HomeAssistant, pty: Pty) -> None:
+    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_RECEIVER: "amb8465"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "nothing_received"}
+
+
+# ---------------------------------------------------------------------- USB discovery
+
+USB = UsbServiceInfo(
+    device="/dev/ttyUSB7",
+    vid="0403",
+    pid="6001",
+    serial_number="A9X",
+    manufacturer="FTDI",
+    description="P1 converter cable",
+)
+
+
+async def test_usb_discovery(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
+    with patch(
+        "custom_components.han_port.config_flow.usb.get_serial_by_id", return_value=pty.path
+    ):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=USB
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "usb_confirm"
+    assert result["description_placeholders"]["port"] == pty.path
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "meter"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
+    )
+    result = await _progress(hass, result)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == NL_METER_ID
+    assert result["data"][CONF_PORT] == pty.path
+    await hass.async_block_till_done()
+
+
+async def test_usb_discovery_of_a_configured_port_aborts(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="x", data={CONF_PORT: "/dev/serial/by-id/usb-p1"}
+    ).add_to_hass(hass)
+    with patch(
+        "custom_components.han_port.config_flow.usb.get_serial_by_id",
+        return_value="/dev/serial/by-id/usb-p1",
+    ):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USB}, data=USB
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_usb_discovery_ignored_adapter_aborts(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="usb_0403_6001_A9X", data={}, source="ignore"
+    ).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USB}, data=USB
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+# ---------------------------------------------------------------------- reauth
+
+
+def _lu_entry(port: str, **data: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=LU_METER_ID,
+        title="Smarty",
+        data={
+            CONF_PORT: port,
+            CONF_PROFILE: "lu_smarty",
+            CONF_EK: OTHER_KEY.lower(),
+            CONF_AK: LU_AK.lower(),
+            **data,
+        },
+    )
+
+
+async def test_reauth_with_loaded_entry(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    """The running reader frees the port while the flow listens, then reads again."""
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = _lu_entry(pty.path)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: "12", CONF_AK: LU_AK}
+    )
+    assert result["errors"] == {CONF_EK: "invalid_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "auth_failed"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_EK] == LU_EK.lower()
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth_not_loaded_entry_reloads(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = _lu_entry(pty.path)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    with patch.object(hass.config_entries, "async_schedule_reload") as reload:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
+        )
+        result = await _progress(hass, result)
+    assert result["reason"] == "reauth_successful"
+    reload.assert_called_once_with(entry.entry_id)
+
+
+async def test_reauth_other_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
+    entry = _lu_entry(pty.path, **{CONF_PROFILE: "nl_dsmr"})
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert CONF_SYSTEM_TITLE not in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_meter"
+
+
+async def test_reauth_wireless_asks_one_key(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    meter = Meter([WMBUS_GAMA_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            CONF_PORT: pty.path,
+            CONF_PROFILE: "pl_stoen_wmbus",
+            CONF_RECEIVER: "raw",
+            CONF_METER_ID: "30584551",
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert list(result["data_schema"].schema) == [CONF_EK]
+    with patch.object(hass.config_entries, "async_schedule_reload"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_EK: WMBUS_GAMA_KEY}
+        )
+        result = await _progress(hass, result)
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_EK] == WMBUS_GAMA_KEY.lower()
+
+
+# ---------------------------------------------------------------------- reconfigure
+
+
+async def test_reconfigure_port_and_keys(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = _lu_entry("/dev/old", **{CONF_BAUDRATE: 9600, CONF_PARITY: "N", CONF_BYTESIZE: 8})
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert CONF_RECEIVER not in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty", CONF_EK: "zz"},
+    )
+    assert result["errors"] == {CONF_EK: "invalid_key"}
+    # Keys left empty are kept; a wrong key fails detection and shows the form again.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty"}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "auth_failed"}
+    with patch.object(hass.config_entries, "async_schedule_reload") as reload:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty", CONF_EK: LU_EK}
+        )
+        result = await _progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PORT] == pty.path
+    assert entry.data[CONF_EK] == LU_EK.lower()
+    assert entry.data[CONF_BAUDRATE] == 115200
+    reload.assert_called_once_with(entry.entry_id)
+
+
+async def test_reconfigure_wireless_form(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="30584551",
+        data={CONF_PORT: "/dev/x", CONF_PROFILE: "wmbus_oms", CONF_METER_ID: "30584551"},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    schema = result["data_schema"].schema
+    assert CONF_RECEIVER in schema
+    assert CONF_AK not in schema
+    profiles = [option["value"] for option in schema[CONF_PROFILE].config["options"]]
+    assert profiles == ["pl_stoen_wmbus", "wmbus_oms"]
+
+
+# ---------------------------------------------------------------------- options
+
+
+async def test_options_flow(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_MIN_INTERVAL: 5, CONF_SCALE: 40, CONF_FUSE: 25}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_MIN_INTERVAL: 5, CONF_SCALE: 40, CONF_FUSE: 25}
+
+
+async def test_port_list_without_pyserial(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HA versions without pyserial: serialx lists the ports."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "serial.tools", None)
+    port = SimpleNamespace(
+        device="/dev/ttyACM0", manufacturer="IMST", description="iM871A", serial_number=None
+    )
+    monkeypatch.setattr("serialx.list_serial_ports", lambda: [port])
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    options = result["data_schema"].schema[CONF_PORT].config["options"]
+    assert options == [{"value": "/dev/ttyACM0", "label": "/dev/ttyACM0 - IMST, iM871A"}]

@@ -1,23 +1,303 @@
-"""Setting up and unloading a config entry."""
+"""Setting up, reading, reconnecting, unloading: the push coordinator against real frames."""
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
+import asyncio
+import logging
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port.const import DOMAIN
+from custom_components.han_port import const
+from custom_components.han_port.const import (
+    CONF_AK,
+    CONF_EK,
+    CONF_PROFILE,
+    DOMAIN,
+    ISSUE_DECRYPTION,
+    ISSUE_SILENT,
+)
+
+from .common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter
+
+NL_ID = "K8EG004046395507"
 
 
-async def test_setup_and_unload(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, data={"port": "socket://127.0.0.1:1", "profile": "auto"})
+def entity_id(hass: HomeAssistant, unique_id: str) -> str:
+    found = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, unique_id)
+    assert found is not None, unique_id
+    return found
+
+
+async def wait_for(condition: Any, limit: float = 3.0) -> None:
+    """Wait until ``condition()`` is true (the reader runs in the background)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def setup_entry(
+    hass: HomeAssistant, port: str, unique_id: str | None = NL_ID, **data: Any
+) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=unique_id,
+        title="Meter",
+        data={CONF_PORT: port, CONF_PROFILE: "auto", **data.pop("data", {})},
+        **data,
+    )
     entry.add_to_hass(hass)
-
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    return entry
+
+
+async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.port == "socket://127.0.0.1:1"
+
+    power = f"{NL_ID}_1-0:1.7.0"
+    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id(hass, power))
+    assert state.state == "244"
+    assert state.attributes["unit_of_measurement"] == "W"
+    assert state.attributes["device_class"] == "power"
+    assert state.attributes["state_class"] == "measurement"
+    assert state.name == "Meter Power import"
+
+    energy = hass.states.get(entity_id(hass, f"{NL_ID}_1-0:1.8.1"))
+    assert energy.state == "4.426"
+    assert energy.attributes["unit_of_measurement"] == "kWh"
+    assert energy.attributes["state_class"] == "total_increasing"
+    assert energy.name == "Meter Energy import tariff 1"
+    assert hass.states.get(entity_id(hass, f"{NL_ID}_1-0:32.7.0")).state == "230.0"
+    assert hass.states.get(entity_id(hass, f"{NL_ID}_1-0:21.7.0")).name == "Meter Power import L1"
+    assert hass.states.get(entity_id(hass, f"{NL_ID}_0-0:96.14.0")).state == "0002"
+    assert hass.states.get(entity_id(hass, f"{NL_ID}_meter_id")).state == NL_ID
+    assert hass.states.get(entity_id(hass, f"{NL_ID}_model")).state == "MT382-1000"
+    # Event logs have no entity; rarely used registers exist but are disabled.
+    assert er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{NL_ID}_1-0:99.97.0") is None
+    sags = er.async_get(hass).async_get(entity_id(hass, f"{NL_ID}_1-0:32.32.0"))
+    assert sags.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+
+    # The meter's device, and the gas meter behind it.
+    devices = dr.async_get(hass)
+    main = devices.async_get_device(identifiers={(DOMAIN, NL_ID)})
+    assert (main.manufacturer, main.model, main.serial_number) == ("ISk", "MT382-1000", NL_ID)
+    gas_device = devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")})
+    assert gas_device.via_device_id == main.id
+    assert gas_device.serial_number == "2222ABCD123456789"
+    gas = hass.states.get(entity_id(hass, f"{NL_ID}_0-1:24.2.1"))
+    assert gas.state == "0.107"
+    assert gas.attributes["device_class"] == "gas"
+    assert gas.attributes["unit_of_measurement"] == "m³"
+    assert gas.name == "Gas meter 1 Gas"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_port_missing_at_setup_retries(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/does-not-exist"})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert "cannot be opened" in entry.reason
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_tcp_reconnect_and_availability(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, stop_tasks: list
+) -> None:
+    """A ser2net-style meter: read, lose it (unavailable, logged once), get it back."""
+    server = TcpMeter([HDLC_NO])
+    await server.start()
+    stop_tasks.append(server)
+    entry = await setup_entry(
+        hass, server.url, unique_id="6970631404129954", data={CONF_PROFILE: "no_kaifa"}
+    )
+    power = "6970631404129954_1-0:1.7.0"
+    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await hass.async_block_till_done()
+    power_id = entity_id(hass, power)
+    assert hass.states.get(power_id).state == "546"
+    reactive = hass.states.get(entity_id(hass, "6970631404129954_1-0:4.7.0"))
+    assert reactive.attributes["unit_of_measurement"] == "var"
+    assert reactive.state == "81"
+
+    caplog.clear()
+    port = server.port
+    await server.stop()
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    await asyncio.sleep(0.3)  # several failed reconnects
+    lost = [r for r in caplog.records if "is unavailable" in r.getMessage()]
+    assert len(lost) == 1
+
+    await server.start(port)
+    await wait_for(lambda: hass.states.get(power_id).state == "546")
+    back = [r for r in caplog.records if "sending data again" in r.getMessage()]
+    assert len(back) == 1
+    assert entry.runtime_data.counters.reconnects >= 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_silent_meter_goes_unavailable_and_raises_repair(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 0.3)
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    power = f"{NL_ID}_1-0:1.7.0"
+    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    power_id = entity_id(hass, power)
+
+    await meter.stop()
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    issues = ir.async_get(hass)
+    issue_id = f"{ISSUE_SILENT}_{entry.entry_id}"
+    await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue.translation_key == ISSUE_SILENT
+    assert issue.translation_placeholders["title"] == "Meter"
+
+    meter.start_pty(pty)
+    await wait_for(lambda: hass.states.get(power_id).state == "244")
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_key_starts_reauth(
+    hass: HomeAssistant,
+    pty: Pty,
+    stop_tasks: list,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(const, "AUTH_FAILURE_LIMIT", 3)
+    wrong_ek = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    meter = Meter([LU_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(
+        hass,
+        pty.path,
+        unique_id="SAG1030700012701",
+        data={CONF_PROFILE: "lu_smarty", CONF_EK: wrong_ek, CONF_AK: LU_AK.lower()},
+    )
+    await wait_for(
+        lambda: any(
+            flow["context"]["source"] == SOURCE_REAUTH
+            for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        )
+    )
+    coordinator = entry.runtime_data
+    assert coordinator.counters.auth >= 3
+    assert coordinator.counters.last_error == "auth_failed"
+    assert not coordinator.last_update_success
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{ISSUE_DECRYPTION}_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_key == ISSUE_DECRYPTION
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    # The keys never reach the log.
+    for key in (wrong_ek, LU_AK):
+        assert key.lower() not in caplog.text.lower()
+
+
+async def test_remove_entry_removes_issues(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/does-not-exist"})
+    entry.add_to_hass(hass)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{ISSUE_SILENT}_{entry.entry_id}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_SILENT,
+    )
+    await hass.config_entries.async_remove(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"{ISSUE_SILENT}_{entry.entry_id}") is None
+
+
+async def test_options_change_reloads(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    first = entry.runtime_data
+    hass.config_entries.async_update_entry(entry, options={const.CONF_SCALE: 2.0})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not first
+    assert entry.runtime_data.scale == 2.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_port_fails_while_reading(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The adapter is pulled out: unavailable, and the reader keeps trying to reopen."""
+    import os
+
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 0.0)
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    power = f"{NL_ID}_1-0:1.7.0"
+    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    power_id = entity_id(hass, power)
+    await meter.stop()
+    os.close(pty.master)
+    os.close(pty.slave)
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    await asyncio.sleep(0.2)  # a few failed reopen attempts
+    assert entry.runtime_data.connected is False
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_sub_meter_device_can_be_removed(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, hass_ws_client: Any
+) -> None:
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "config", {})
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    devices = dr.async_get(hass)
+    await wait_for(lambda: devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")}))
+    main = devices.async_get_device(identifiers={(DOMAIN, NL_ID)})
+    gas = devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")})
+    client = await hass_ws_client(hass)
+    for device, allowed in ((main, False), (gas, True)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"] is allowed
+    assert await hass.config_entries.async_unload(entry.entry_id)

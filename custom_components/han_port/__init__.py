@@ -2,35 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+
+from .const import DOMAIN, ISSUE_DECRYPTION, ISSUE_SILENT
+from .coordinator import HanPortConfigEntry, HanPortCoordinator
+from .entity import meter_device_info
 
 if TYPE_CHECKING:
-    from homeassistant.const import Platform
     from homeassistant.core import HomeAssistant
 
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [Platform.SENSOR]
 
-
-@dataclass(slots=True)
-class HanPortData:
-    """Runtime state of one meter's config entry."""
-
-    port: str
-
-
-type HanPortConfigEntry = ConfigEntry[HanPortData]
+__all__ = ["HanPortConfigEntry"]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> bool:
-    """Set up a meter from a config entry."""
-    entry.runtime_data = HanPortData(port=entry.data["port"])
+    """Open the meter's port, add its sensors and start reading."""
+    coordinator = HanPortCoordinator(hass, entry)
+    try:
+        connection = await coordinator.async_open()
+    except OSError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_open_port",
+            translation_placeholders={"port": coordinator.port_label},
+        ) from err
+    entry.runtime_data = coordinator
+    # The meter's device first, so sub-meter devices can point at it.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **meter_device_info(coordinator)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.start(connection)
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
 
+async def _async_update_listener(hass: HomeAssistant, entry: HanPortConfigEntry) -> None:
+    """Options, reconfigure and reauth change the entry: read it again."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> bool:
-    """Unload a config entry."""
+    """Stop reading and remove the sensors."""
+    await entry.runtime_data.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: HanPortConfigEntry,
+    device: dr.DeviceEntry,
+) -> bool:
+    """Let the user delete a sub-meter device (gas, water, heat); the meter itself stays."""
+    coordinator = entry.runtime_data
+    return (DOMAIN, coordinator.meter_key) not in device.identifiers
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> None:
+    """Remove the entry's repair issues with it."""
+    for kind in (ISSUE_DECRYPTION, ISSUE_SILENT):
+        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry.entry_id}")

@@ -8,7 +8,57 @@ from typing import Final
 DOMAIN: Final = "han_port"
 LOGGER = logging.getLogger(__package__)
 
+# Entry data. The port lives under homeassistant.const.CONF_PORT ("port").
 CONF_PROFILE: Final = "profile"
 CONF_EK: Final = "encryption_key"
 CONF_AK: Final = "authentication_key"
 CONF_SYSTEM_TITLE: Final = "system_title"
+CONF_METER_ID: Final = "meter_id"
+CONF_RECEIVER: Final = "receiver"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_BYTESIZE: Final = "bytesize"
+CONF_FORMAT: Final = "format"
+
+# Form-only fields.
+CONF_SERIAL: Final = "serial"  # the advanced section of the meter step
+
+# Options.
+CONF_MIN_INTERVAL: Final = "min_interval"
+CONF_SCALE: Final = "scale"
+CONF_FUSE: Final = "fuse"
+
+DEFAULT_PROFILE: Final = "auto"
+DEFAULT_MIN_INTERVAL: Final = 0.0
+DEFAULT_SCALE: Final = 1.0
+DEFAULT_FUSE: Final = 0
+
+#: Wireless M-Bus receivers the wM-Bus decoder understands, and their usual baud rate.
+RECEIVERS: Final[dict[str, int | None]] = {
+    "im871a": 57600,
+    "amb8465": 9600,
+    "cul": 38400,
+    "rtlwmbus": None,
+    "raw": None,
+}
+DEFAULT_RECEIVER: Final = "im871a"
+
+#: Reconnect back-off: first wait, doubled up to the maximum (seconds).
+BACKOFF_START: Final = 1.0
+BACKOFF_MAX: Final = 60.0
+#: The meter is "silent" after this many push intervals without a decoded frame.
+SILENCE_INTERVALS: Final = 3
+#: A repair issue is raised when a meter that worked has been silent this long (seconds).
+SILENT_ISSUE_AFTER: Final = 900.0
+#: Consecutive key failures (no decoded frame in between) that start re-authentication.
+AUTH_FAILURE_LIMIT: Final = 5
+#: Lower energy readings in a row after which they are taken as a meter reset.
+ENERGY_RESET_AFTER: Final = 30
+#: Highest plausible average power (W) between two energy readings; faster is a bad frame.
+ENERGY_MAX_POWER: Final = 1_000_000.0
+#: Frames remembered for diagnostics.
+RECENT_FRAMES: Final = 10
+
+# Repair issue ids (suffixed with the entry id).
+ISSUE_SILENT: Final = "meter_silent"
+ISSUE_DECRYPTION: Final = "decryption_failing"

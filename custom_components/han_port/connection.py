@@ -1,0 +1,205 @@
+"""What a config entry says about its meter, and opening the port it is on.
+
+Shared by the config flow (detection) and the coordinator (the running reader). Nothing here
+logs or formats key material: keys travel as ``Keys`` (whose repr hides the bytes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+import re
+import string
+from typing import TYPE_CHECKING, Any, Protocol
+
+from homeassistant.const import CONF_PORT
+import serialx
+
+from .const import (
+    CONF_AK,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_EK,
+    CONF_METER_ID,
+    CONF_PARITY,
+    CONF_PROFILE,
+    CONF_RECEIVER,
+    CONF_SYSTEM_TITLE,
+    DEFAULT_PROFILE,
+    DEFAULT_RECEIVER,
+    RECEIVERS,
+)
+from .han.decoder import Decoder
+from .han.model import Keys, Message, Rejected
+from .han.profiles import PROFILES_BY_ID, Parity, Profile, SerialSettings, get_profile
+from .han.wmbus import WmbusDecoder
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Mapping, Sequence
+
+#: URL schemes whose line settings mean nothing (the far end sets them).
+_NETWORK_SCHEMES = ("socket://", "tcp://")
+_HEX = frozenset(string.hexdigits)
+_SEPARATORS = re.compile(r"[\s:\-]")
+
+
+class FeedDecoder(Protocol):
+    """Anything that turns port bytes into messages and rejections."""
+
+    def feed(self, data: bytes, /) -> Sequence[Message | Rejected]:
+        """Add bytes; return what they completed."""
+
+
+class InvalidKeyError(ValueError):
+    """A key, system title or meter id that does not have the right form."""
+
+
+def parse_key(text: str) -> bytes:
+    """A 16-byte AES key from 32 hex digits, or from the 16-character ASCII form.
+
+    Some operators hand the key out as 16 printable characters; its bytes are the key.
+    Spaces, colons and dashes between hex digit pairs are ignored. The error never
+    includes the text.
+    """
+    raw = text.strip()
+    if len(raw) == 16 and raw.isascii() and raw.isprintable():
+        return raw.encode("ascii")
+    compact = _SEPARATORS.sub("", raw)
+    if compact[:2].lower() == "0x":
+        compact = compact[2:]
+    if len(compact) == 32 and set(compact) <= _HEX:
+        return bytes.fromhex(compact)
+    raise InvalidKeyError
+
+
+def parse_system_title(text: str) -> bytes:
+    """An 8-byte DLMS system title from 16 hex digits."""
+    compact = _SEPARATORS.sub("", text.strip())
+    if len(compact) == 16 and set(compact) <= _HEX:
+        return bytes.fromhex(compact)
+    raise InvalidKeyError
+
+
+def parse_meter_id(text: str) -> str:
+    """A wireless M-Bus meter id: 8 digits as printed on the meter."""
+    compact = text.strip()
+    if len(compact) == 8 and compact.isdigit():
+        return compact
+    raise InvalidKeyError
+
+
+def _optional_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
+    value = data.get(key)
+    if not value:
+        return None
+    return bytes.fromhex(str(value))
+
+
+def is_network_port(port: str) -> bool:
+    """True for a TCP URL, where baud rate and parity are set at the far end."""
+    return port.lower().startswith(_NETWORK_SCHEMES)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """Everything needed to read one meter."""
+
+    port: str
+    profile: Profile
+    keys: Keys
+    meter_id: str | None = None
+    receiver: str = DEFAULT_RECEIVER
+    settings: SerialSettings | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> MeterConfig:
+        """Build from config entry data (keys stored as hex)."""
+        profile_id = data.get(CONF_PROFILE, DEFAULT_PROFILE)
+        profile = PROFILES_BY_ID.get(profile_id) or get_profile(DEFAULT_PROFILE)
+        settings = None
+        if data.get(CONF_BAUDRATE):
+            settings = SerialSettings(
+                int(data[CONF_BAUDRATE]),
+                Parity(data.get(CONF_PARITY, Parity.NONE.value)),
+                int(data.get(CONF_BYTESIZE, 8)),
+            )
+        return cls(
+            port=data[CONF_PORT],
+            profile=profile,
+            keys=Keys(
+                ek=_optional_bytes(data, CONF_EK),
+                ak=_optional_bytes(data, CONF_AK),
+                system_title=_optional_bytes(data, CONF_SYSTEM_TITLE),
+            ),
+            meter_id=data.get(CONF_METER_ID) or None,
+            receiver=data.get(CONF_RECEIVER, DEFAULT_RECEIVER),
+            settings=settings,
+        )
+
+    @property
+    def wireless(self) -> bool:
+        """True for a wireless M-Bus receiver."""
+        return self.profile.wireless
+
+    def candidate_settings(self) -> tuple[SerialSettings, ...]:
+        """Serial settings to try, most likely first."""
+        if self.settings is not None:
+            return (self.settings,)
+        if self.wireless:
+            baudrate = RECEIVERS.get(self.receiver)
+            if baudrate is not None:
+                return (SerialSettings(baudrate),)
+        serial = self.profile.serial or (SerialSettings(115200),)
+        if is_network_port(self.port):
+            return serial[:1]
+        return serial
+
+    def new_decoder(self) -> FeedDecoder:
+        """A fresh decoder for this meter (one per connection)."""
+        if self.wireless:
+            return self.new_wmbus_decoder(self.meter_id)
+        return Decoder(
+            self.keys,
+            country=self.profile.country,
+            formats=self.profile.formats or None,
+        )
+
+    def new_wmbus_decoder(self, meter_id: str | None) -> WmbusDecoder:
+        """A wireless M-Bus decoder; ``meter_id`` None listens to every meter."""
+        keys = {meter_id: self.keys.ek} if meter_id and self.keys.ek else {}
+        return WmbusDecoder(
+            keys,
+            meter_ids=[meter_id] if meter_id else None,
+            receiver=self.receiver,
+        )
+
+
+async def open_port(
+    port: str, settings: SerialSettings
+) -> tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]:
+    """Open a serial device or URL with these line settings (OSError when it cannot)."""
+    try:
+        return await serialx.open_serial_connection(
+            url=port,
+            baudrate=settings.baudrate,
+            parity=settings.parity.value,
+            bytesize=settings.bytesize,
+        )
+    except (ValueError, serialx.SerialException) as err:
+        # A malformed URL, or a setting the port refuses: treat like a missing port.
+        raise OSError(str(err)) from err
+
+
+def start_receiver(decoder: FeedDecoder, writer: serialx.SerialStreamWriter[Any]) -> None:
+    """Put a wireless M-Bus receiver into T1 reception (nothing for other decoders)."""
+    if isinstance(decoder, WmbusDecoder):
+        for command in decoder.setup_commands():
+            writer.write(command)
+
+
+async def close_port(writer: serialx.SerialStreamWriter[Any]) -> None:
+    """Close a port opened with ``open_port``; never raises."""
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()

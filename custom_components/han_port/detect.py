@@ -1,0 +1,169 @@
+"""Listen to a real port for a bounded time and say what is there.
+
+Used by the config, reauth and reconfigure flows. The answer is one ``Outcome`` plus what
+was found: the decoded message, the serial settings that worked, the wM-Bus meter ids heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from .connection import close_port, open_port, start_receiver
+from .han.model import ErrorCode, Message, Rejected
+
+if TYPE_CHECKING:
+    from .connection import FeedDecoder, MeterConfig
+    from .han.profiles import SerialSettings
+
+#: Seconds to listen at one serial setting: 3 push intervals plus slack, within these bounds.
+LISTEN_MIN = 6.0
+LISTEN_MAX = 30.0
+#: Bytes without a single frame after which a setting is given up as unreadable.
+GARBAGE_LIMIT = 8192
+_READ_SIZE = 4096
+
+_KEY_OUTCOMES = {
+    ErrorCode.NO_KEY: "need_key",
+    ErrorCode.AUTH_FAILED: "auth_failed",
+    ErrorCode.WRONG_KEY: "wrong_key",
+}
+
+
+class Outcome(StrEnum):
+    """What detection found. The values double as the flows' error keys."""
+
+    FOUND = "found"
+    CANNOT_CONNECT = "cannot_connect"
+    NOTHING = "nothing_received"
+    UNREADABLE = "unreadable"
+    NEED_KEY = "need_key"
+    AUTH_FAILED = "auth_failed"
+    WRONG_KEY = "wrong_key"
+    PICK_METER = "pick_meter"
+
+
+@dataclass(slots=True)
+class Detection:
+    """The answer of one detection run."""
+
+    outcome: Outcome
+    settings: SerialSettings | None = None
+    message: Message | None = None
+    heard: list[str] = field(default_factory=list)
+    tried: list[str] = field(default_factory=list)
+    bytes_received: int = 0
+
+
+@dataclass(slots=True)
+class _Listen:
+    """What one serial setting produced."""
+
+    meter_id: str | None
+    bytes: int = 0
+    message: Message | None = None
+    key_error: Outcome | None = None
+    other_errors: int = 0
+
+    @property
+    def decided(self) -> bool:
+        """Nothing more to learn at this setting."""
+        if self.key_error is not None:
+            return True
+        if self.message is None:
+            return False
+        if self.meter_id is not None:
+            return self.message.meter.meter_id == self.meter_id
+        return self.message.meter.meter_id is not None
+
+    def add(self, result: Message | Rejected, *, wireless: bool) -> None:
+        if isinstance(result, Rejected):
+            outcome = _KEY_OUTCOMES.get(result.code)
+            if outcome is not None and (not wireless or self.meter_id is not None):
+                self.key_error = Outcome(outcome)
+            else:
+                self.other_errors += 1
+            return
+        if wireless and (self.meter_id is None or result.meter.meter_id != self.meter_id):
+            return
+        if self.message is None or result.meter.meter_id is not None:
+            self.message = result
+
+
+def listen_window(interval: float) -> float:
+    """Seconds to listen at one setting for a meter pushing every ``interval`` seconds."""
+    return min(max(3 * interval + 2, LISTEN_MIN), LISTEN_MAX)
+
+
+async def _listen(
+    reader: asyncio.StreamReader,
+    decoder: FeedDecoder,
+    state: _Listen,
+    window: float,
+    *,
+    wireless: bool,
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            data = await asyncio.wait_for(reader.read(_READ_SIZE), remaining)
+        except TimeoutError:
+            return
+        if not data:
+            return
+        state.bytes += len(data)
+        for result in decoder.feed(data):
+            state.add(result, wireless=wireless)
+        if state.decided:
+            return
+        if not wireless and state.bytes > GARBAGE_LIMIT and state.message is None:
+            return
+
+
+async def async_detect(config: MeterConfig) -> Detection:
+    """Listen to ``config.port`` at each candidate setting until something is certain."""
+    window = listen_window(config.profile.interval)
+    detection = Detection(Outcome.NOTHING)
+    heard: set[str] = set()
+    for settings in config.candidate_settings():
+        detection.tried.append(str(settings))
+        try:
+            reader, writer = await open_port(config.port, settings)
+        except OSError:
+            return Detection(Outcome.CANNOT_CONNECT, tried=detection.tried)
+        state = _Listen(config.meter_id)
+        wmbus = config.new_wmbus_decoder(config.meter_id) if config.wireless else None
+        decoder: FeedDecoder = wmbus if wmbus is not None else config.new_decoder()
+        try:
+            start_receiver(decoder, writer)
+            await _listen(reader, decoder, state, window, wireless=wmbus is not None)
+        except OSError:
+            return Detection(Outcome.CANNOT_CONNECT, tried=detection.tried)
+        finally:
+            await close_port(writer)
+        detection.bytes_received += state.bytes
+        if wmbus is not None:
+            heard.update(wmbus.heard)
+            detection.heard = sorted(heard)
+        if state.message is not None:
+            detection.outcome = Outcome.FOUND
+            detection.settings = settings
+            detection.message = state.message
+            return detection
+        if state.key_error is not None:
+            detection.outcome = state.key_error
+            detection.settings = settings
+            return detection
+        if heard:
+            # Meters were heard at this setting: the user picks one (ours was not decoded).
+            break
+        if state.bytes == 0 and detection.bytes_received == 0:
+            # No bytes at all: other line settings would show garbage, not silence.
+            return detection
+        detection.outcome = Outcome.UNREADABLE
+    if config.wireless and heard:
+        detection.outcome = Outcome.PICK_METER
+    return detection

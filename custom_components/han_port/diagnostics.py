@@ -1,0 +1,80 @@
+"""Diagnostics: what the reader saw, without keys or the payload of encrypted frames."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PORT
+
+from .const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE
+from .han.decoder import Decoder
+from .han.wmbus import WmbusDecoder
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import HanPortConfigEntry
+
+TO_REDACT = {CONF_EK, CONF_AK, CONF_SYSTEM_TITLE}
+
+
+def _decoder_info(decoder: object) -> dict[str, Any]:
+    if isinstance(decoder, Decoder):
+        return {
+            "locked_format": decoder.reader.locked_kind,
+            "stream": asdict(decoder.reader.stats),
+        }
+    if isinstance(decoder, WmbusDecoder):
+        return {"heard": sorted(decoder.heard)}
+    return {}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: HanPortConfigEntry,
+) -> dict[str, Any]:
+    """Entry, profile, counters and the last frames' sizes and errors."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    profile = coordinator.meter.profile
+    counters = asdict(coordinator.counters)
+    if counters["last_error_at"] is not None:
+        counters["last_error_at"] = counters["last_error_at"].isoformat()
+    entry_data = async_redact_data(dict(entry.data), TO_REDACT)
+    entry_data[CONF_PORT] = coordinator.port_label
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": entry_data,
+            "options": dict(entry.options),
+        },
+        "profile": {
+            "id": profile.id,
+            "name": profile.name,
+            "interval": profile.interval,
+            "keys": profile.keys.value,
+            "settings": str(coordinator.meter.candidate_settings()[0]),
+        },
+        "connected": coordinator.connected,
+        "available": coordinator.last_update_success,
+        "detected_format": data.format,
+        "meter": asdict(data.meter),
+        "messages": data.messages,
+        "counters": counters,
+        "recent_frames": [
+            {
+                "at": frame.at.isoformat(),
+                "format": frame.format,
+                "size": frame.size,
+                "result": frame.result,
+            }
+            for frame in coordinator.recent
+        ],
+        "decoder": _decoder_info(coordinator.decoder),
+        "registers": {
+            obis: {"value": reading.value, "unit": reading.unit}
+            for obis, reading in sorted(data.readings.items())
+        },
+    }

@@ -1,0 +1,175 @@
+"""Helpers for the integration tests: real fixture frames, a PTY meter and a TCP meter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import tty
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def vector(name: str, vector_id: str) -> dict[str, Any]:
+    """One fixture vector by file name (dsmr, nordic, dlms, wmbus) and id."""
+    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
+        item = json.loads(line)
+        if item["id"] == vector_id:
+            return item
+    raise KeyError(vector_id)
+
+
+def wire(item: dict[str, Any]) -> bytes:
+    """The bytes a meter puts on the wire for a vector."""
+    if item.get("telegram"):
+        return item["telegram"].encode("latin-1")
+    return bytes.fromhex(item["bytes_hex"])
+
+
+# Frequently used frames.
+P1_NL = wire(vector("dsmr", "dp_v5"))  # DSMR 5 with a gas meter on M-Bus channel 1
+P1_NL_TWO_MBUS = wire(vector("dsmr", "dp_v5_two_mbus"))
+HDLC_NO = wire(vector("nordic", "hassams-kaifa-ma304h3e-long"))  # Kaifa, Norway, plain
+LU = vector("dsmr", "lux_smarty_msn_encrypted")  # encrypted DSMR, EK + AK, meter id
+LU_FRAME = wire(LU)
+LU_EK = LU["keys"]["ek"]
+LU_AK = LU["keys"]["ak"]
+_corrupt = bytearray(LU_FRAME)
+_corrupt[len(_corrupt) // 2] ^= 0xFF
+LU_CORRUPT = bytes(_corrupt)  # the GCM tag no longer verifies
+AT = vector("dlms", "at-netznoe-kaifa-ma309-mbus-sc20")  # encrypted DLMS, EK only
+AT_FRAME = wire(AT)
+AT_EK = AT["keys"]["ek"]
+AT_WRONG_KEY = wire(vector("dlms", "at-netznoe-kaifa-ma309-wrong-key"))
+DK_FRAME = wire(vector("dlms", "dk-kamstrup-omnipower-hdlc-sc30"))
+WMBUS_PLAIN = wire(vector("wmbus", "wmbusmeters-amiplus-1-10101010"))
+WMBUS_GAMA = vector("wmbus", "wmbusmeters-pr2038-elgama-gama350-30584551-mode5")
+WMBUS_GAMA_FRAME = wire(WMBUS_GAMA)
+WMBUS_GAMA_KEY = WMBUS_GAMA["keys"]["ek"]
+
+
+class Pty:
+    """A pseudo-terminal: the integration opens ``path``, the test writes to the master."""
+
+    def __init__(self) -> None:
+        """Open a raw PTY (no echo, no CR/LF translation)."""
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tty.setraw(self.master)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+
+    async def write(self, data: bytes) -> None:
+        """Write all of ``data`` without blocking the loop."""
+        view = memoryview(data)
+        while view:
+            try:
+                sent = os.write(self.master, view)
+            except BlockingIOError:
+                await asyncio.sleep(0.005)
+                continue
+            view = view[sent:]
+
+    def drain(self) -> None:
+        """Throw away anything the integration wrote (receiver commands)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            while os.read(self.master, 4096):
+                pass
+
+    def close(self) -> None:
+        """Close both ends."""
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@dataclass
+class Meter:
+    """Writes frames again and again, like a meter pushing every ``interval`` seconds."""
+
+    frames: list[bytes]
+    interval: float = 0.05
+    sent: int = 0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def start_pty(self, pty: Pty) -> None:
+        """Push into a PTY."""
+        self._task = asyncio.get_running_loop().create_task(self._run_pty(pty))
+
+    async def _run_pty(self, pty: Pty) -> None:
+        while True:
+            frame = self.frames[self.sent % len(self.frames)]
+            await pty.write(frame)
+            pty.drain()
+            self.sent += 1
+            await asyncio.sleep(self.interval)
+
+    async def stop(self) -> None:
+        """Stop pushing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class TcpMeter:
+    """A loopback TCP server that pushes frames to whoever connects (ser2net style)."""
+
+    def __init__(self, frames: list[bytes], interval: float = 0.05) -> None:
+        """Prepare; call ``start``."""
+        self.frames = frames
+        self.interval = interval
+        self.server: asyncio.Server | None = None
+        self.port = 0
+        self.connections = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        """The serialx URL of the server."""
+        return f"socket://127.0.0.1:{self.port}"
+
+    async def start(self, port: int = 0) -> None:
+        """Listen (on ``port``, or any free port)."""
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self._writers.add(writer)
+        sent = 0
+        try:
+            while not writer.is_closing():
+                writer.write(self.frames[sent % len(self.frames)])
+                await writer.drain()
+                sent += 1
+                await asyncio.sleep(self.interval)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def stop(self) -> None:
+        """Close the server and every connection (the port 'vanishes')."""
+        if self.server is not None:
+            self.server.close()
+            for writer in list(self._writers):
+                writer.close()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks)
+            self._tasks.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), 1)
+            self.server = None

@@ -1,0 +1,89 @@
+"""Translations: every language has every string, with the same placeholders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+
+from custom_components.han_port.detect import Outcome
+from custom_components.han_port.sensor import (
+    ABSTRACT,
+    ELECTRICITY,
+    GAS,
+    HEADROOM,
+    HEAT,
+    METER_SENSORS,
+    WATER,
+)
+
+ROOT = Path(__file__).parent.parent / "custom_components/han_port"
+STRINGS = json.loads((ROOT / "strings.json").read_text())
+LANGUAGES = ["pl", "et", "nb", "sv", "da", "nl", "de"]
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def flatten(node: Any, path: str = "") -> dict[str, str]:
+    if isinstance(node, dict):
+        out: dict[str, str] = {}
+        for key, value in node.items():
+            out.update(flatten(value, f"{path}.{key}" if path else key))
+        return out
+    return {path: node}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_is_complete(language: str) -> None:
+    english = flatten(STRINGS)
+    translated = flatten(json.loads((ROOT / f"translations/{language}.json").read_text()))
+    assert set(translated) == set(english)
+    for key, text in english.items():
+        assert sorted(PLACEHOLDER.findall(translated[key])) == sorted(PLACEHOLDER.findall(text)), (
+            key
+        )
+        assert translated[key].strip(), key
+
+
+def test_no_references() -> None:
+    assert "[%key:" not in json.dumps(STRINGS)
+
+
+def test_every_entity_and_error_has_a_string() -> None:
+    sensors = STRINGS["entity"]["sensor"]
+    descriptions = [
+        *ELECTRICITY.values(),
+        *ABSTRACT.values(),
+        GAS,
+        WATER,
+        HEAT,
+        *METER_SENSORS,
+        *HEADROOM,
+    ]
+    for description in descriptions:
+        assert description.translation_key in sensors, description.key
+    assert "register" in sensors
+    errors = STRINGS["config"]["error"]
+    for outcome in Outcome:
+        if outcome is not Outcome.FOUND:
+            assert outcome.value in errors
+    icons = json.loads((ROOT / "icons.json").read_text())
+    assert set(icons["entity"]["sensor"]) <= set(sensors)
+    for key in (
+        "cannot_open_port",
+        "no_data",
+        "port_error",
+        "port_closed",
+        "silent",
+        "auth_failed",
+    ):
+        assert key in STRINGS["exceptions"]
+
+
+def test_every_step_with_fields_describes_them() -> None:
+    for flow in ("config", "options"):
+        for step_id, step in STRINGS[flow]["step"].items():
+            if "data" in step:
+                assert set(step["data_description"]) == set(step["data"]), step_id
