@@ -64,3 +64,39 @@ def crc16_en13757(data: bytes | bytearray | memoryview) -> int:
     for byte in data:
         crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
     return crc ^ 0xFFFF
+
+
+# CRC-16/ARC (init 0, no final XOR) is linear over GF(2): each CRC bit is the parity of the
+# message bits selected by a mask that depends only on each bit's distance from the end.
+# With the message as one big integer, the CRC is 16 AND + bit_count operations done in C,
+# instead of a Python loop over every byte (crc16_arc above is the table-driven form).
+
+_crc_masks: list[int] = []
+_crc_mask_bytes = 0
+
+
+def _crc_build_masks(nbytes: int) -> list[int]:
+    """Masks for messages of up to ``nbytes`` bytes, read as big-endian integers."""
+    contributions = []
+    reg = 0xA001  # the register after one 1 bit, as seen by the bits that follow it
+    for _ in range(nbytes * 8):
+        contributions.append(reg)
+        reg = (reg >> 1) ^ 0xA001 if reg & 1 else reg >> 1
+    # Integer bit 8*d + b (byte d from the end, bit b from the LSB) is fed to the register
+    # with 8*d + 7 - b bits after it (reflected CRC: the LSB of each byte goes first).
+    order = [contributions[8 * d + i] for d in range(nbytes - 1, -1, -1) for i in range(8)]
+    return [int("".join("1" if c >> j & 1 else "0" for c in order), 2) for j in range(16)]
+
+
+def crc16_arc_fast(data: bytes | bytearray | memoryview) -> int:
+    """CRC-16/ARC, same result as ``crc16_arc`` but computed with C big-integer ops."""
+    global _crc_masks, _crc_mask_bytes
+    size = len(data)
+    if size > _crc_mask_bytes:
+        nbytes = max(1024, 1 << (size - 1).bit_length())
+        _crc_masks, _crc_mask_bytes = _crc_build_masks(nbytes), nbytes
+    value = int.from_bytes(data, "big")
+    crc = 0
+    for bit, mask in enumerate(_crc_masks):
+        crc |= ((value & mask).bit_count() & 1) << bit
+    return crc
