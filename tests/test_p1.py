@@ -363,6 +363,12 @@ def test_first_occurrence_wins_for_repeated_registers() -> None:
     message = parse_telegram(str(BY_ID["pl-stoen-kaifa-ma309m-p1-decrypted"]["telegram"]).encode())
     assert message.readings["0-0:96.13.0"].value == "3"
     assert message.meter.manufacturer == "KFM"
+    # 96.1.1 carries the model ("MA309M") on Polish Kaifa meters; the serial is 96.1.0.
+    assert message.meter.meter_id == "30057775"
+
+
+def test_meter_id_without_a_serial_falls_back_to_the_first_identifier() -> None:
+    message = parse_telegram(b"/ABC5 X\r\n\r\n0-0:96.1.1(4D413330394D)\r\n!")
     assert message.meter.meter_id == "MA309M"
 
 

@@ -209,7 +209,7 @@ def test_stoen_keys_swapped_and_without_ak() -> None:
     no_ak = messages(decode(data, keys=Keys(ek=EK)))[0]
     assert no_ak.notes == ["tag_not_verified"]
     assert no_ak.readings == swapped.readings
-    assert no_ak.meter.meter_id == "MA309M"
+    assert no_ak.meter.meter_id == "30057775"
 
 
 @pytest.mark.parametrize(

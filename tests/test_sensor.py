@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.sensor import SensorStateClass
 from homeassistant.const import CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -19,7 +20,7 @@ from custom_components.han_port.const import (
     CONF_SCALE,
     DOMAIN,
 )
-from custom_components.han_port.coordinator import HanPortCoordinator, is_total
+from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.entity import readable_id
 from custom_components.han_port.han.model import Message, MeterIdentity
 from custom_components.han_port.sensor import describe
@@ -70,29 +71,6 @@ def state(hass: HomeAssistant, key: str) -> str | None:
 async def push(hass: HomeAssistant, coordinator: HanPortCoordinator, msg: Message) -> None:
     coordinator._handle_message(msg)
     await hass.async_block_till_done()
-
-
-async def test_energy_never_goes_backwards(
-    hass: HomeAssistant, coordinator: HanPortCoordinator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(const, "ENERGY_RESET_AFTER", 3)
-    await push(hass, coordinator, message(**{"1_0__1_8_0": (1_000_000, "Wh")}))
-    assert state(hass, "1-0:1.8.0") == "1000.0"
-    # Lower: dropped and counted, the sensor keeps its value.
-    await push(hass, coordinator, message(**{"1_0__1_8_0": (999_000, "Wh")}))
-    assert state(hass, "1-0:1.8.0") == "1000.0"
-    assert coordinator.counters.energy_dropped == 1
-    # An implausible jump (a gigawatt-hour in a second): dropped too.
-    await push(hass, coordinator, message(**{"1_0__1_8_0": (1_000_000_000_000, "Wh")}))
-    assert state(hass, "1-0:1.8.0") == "1000.0"
-    assert coordinator.counters.energy_dropped == 2
-    # Normal progress is published.
-    await push(hass, coordinator, message(**{"1_0__1_8_0": (1_000_500, "Wh")}))
-    assert state(hass, "1-0:1.8.0") == "1000.5"
-    # A meter that really restarted from a lower value is believed after a while.
-    for _ in range(3):
-        await push(hass, coordinator, message(**{"1_0__1_8_0": (10, "Wh")}))
-    assert state(hass, "1-0:1.8.0") == "0.01"
 
 
 async def test_new_registers_get_entities_later(
@@ -237,9 +215,12 @@ def test_describe_submeters_and_identity() -> None:
     assert describe("0-0:96.1.0", data) == (None, 0)
     assert describe("1-1:0.2.129", data) == (None, 0)
     assert describe("1-0:99.97.0", data) == (None, 0)
-    assert is_total("1-1:21.8.0")
-    assert is_total("0-1:24.2.1")
-    assert not is_total("1-0:1.7.0")
+    l1_energy, _ = describe("1-1:21.8.0", data)
+    assert l1_energy is not None
+    assert l1_energy.state_class is SensorStateClass.TOTAL_INCREASING
+    power, _ = describe("1-0:1.7.0", data)
+    assert power is not None
+    assert power.state_class is SensorStateClass.MEASUREMENT
     assert readable_id("4730303339303031393336393930363139") == "G0039001936990619"
     assert readable_id("12") == "12"  # not printable once decoded
     assert readable_id("ff") == "ff"

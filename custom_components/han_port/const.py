@@ -52,8 +52,8 @@ SILENCE_INTERVALS: Final = 3
 SILENT_ISSUE_AFTER: Final = 900.0
 #: Consecutive key failures (no decoded frame in between) that start re-authentication.
 AUTH_FAILURE_LIMIT: Final = 5
-#: Lower energy readings in a row after which they are taken as a meter reset.
-ENERGY_RESET_AFTER: Final = 30
+#: Lower readings of a total in a row after which a repair issue asks the user to accept them.
+ENERGY_BACKWARDS_ISSUE_AFTER: Final = 30
 #: Highest plausible average power (W) between two energy readings; faster is a bad frame.
 ENERGY_MAX_POWER: Final = 1_000_000.0
 #: Frames remembered for diagnostics.
@@ -62,3 +62,4 @@ RECENT_FRAMES: Final = 10
 # Repair issue ids (suffixed with the entry id).
 ISSUE_SILENT: Final = "meter_silent"
 ISSUE_DECRYPTION: Final = "decryption_failing"
+ISSUE_BACKWARDS: Final = "energy_backwards"

@@ -12,7 +12,6 @@ import asyncio
 from collections import deque
 import contextlib
 from dataclasses import dataclass, field
-import re
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -34,6 +33,7 @@ from .const import (
     DEFAULT_MIN_INTERVAL,
     DEFAULT_SCALE,
     DOMAIN,
+    ISSUE_BACKWARDS,
     ISSUE_DECRYPTION,
     ISSUE_SILENT,
     LOGGER,
@@ -52,13 +52,6 @@ type _Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
 
 _READ_SIZE = 4096
 _KEY_CODES = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY, ErrorCode.NO_KEY})
-#: Energy registers (C.8.E), DSMR sub-meter totals (24.2.x) and gas readings (24.3.0).
-_TOTAL = re.compile(r"^\d+-\d+:(?:\d+\.8\.\d+|24\.2\.\d+|24\.3\.0)$")
-
-
-def is_total(obis: str) -> bool:
-    """True for a register that only ever counts up (energy, gas, water, heat)."""
-    return _TOTAL.match(obis) is not None
 
 
 @dataclass(slots=True)
@@ -96,13 +89,6 @@ class FrameLog:
     result: str
 
 
-@dataclass(slots=True)
-class _Total:
-    value: float
-    at: float
-    lower: int = 0
-
-
 class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     """Reads one meter's port in a background task and publishes what it decodes."""
 
@@ -137,7 +123,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self._swapped_logged = False
         self._silent_issue = False
         self._decrypt_issue = False
-        self._totals: dict[str, _Total] = {}
+        #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
+        self.accept_lower: set[str] = set()
         self._last_publish = 0.0
         self._pending: CALLBACK_TYPE | None = None
 
@@ -302,10 +289,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             self.config_entry.async_start_reauth(self.hass)
 
     def _merge(self, data: MeterData, message: Message) -> bool:
-        for obis, reading in message.readings.items():
-            if is_total(obis) and not self._total_ok(obis, reading):
-                continue
-            data.readings[obis] = reading
+        data.readings.update(message.readings)
         changed = False
         for name in ("meter_id", "manufacturer", "model", "list_id"):
             value = getattr(message.meter, name)
@@ -317,31 +301,6 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             data.timestamp = message.timestamp
         data.messages += 1
         return changed
-
-    def _total_ok(self, obis: str, reading: Reading) -> bool:
-        """Guard a total: never backwards, never an implausible jump."""
-        value = reading.value
-        if not isinstance(value, int | float):
-            return True
-        now = self.hass.loop.time()
-        last = self._totals.get(obis)
-        if last is None:
-            self._totals[obis] = _Total(float(value), now)
-            return True
-        if value < last.value:
-            last.lower += 1
-            if last.lower >= const.ENERGY_RESET_AFTER:
-                LOGGER.info("Meter on %s: %s restarted from a lower value", self.port_label, obis)
-                self._totals[obis] = _Total(float(value), now)
-                return True
-            self.counters.energy_dropped += 1
-            return False
-        hours = max(now - last.at, 1.0) / 3600
-        if value - last.value > const.ENERGY_MAX_POWER * hours + 1000:
-            self.counters.energy_dropped += 1
-            return False
-        self._totals[obis] = _Total(float(value), now)
-        return True
 
     @callback
     def _publish(self, data: MeterData, *, force: bool = False) -> None:
@@ -429,6 +388,36 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 "activation": self.meter.profile.activation,
             },
         )
+
+    @callback
+    def energy_backwards(self, obis: str, name: str, held: str, reported: str) -> None:
+        """A total keeps reporting less than Home Assistant has: ask the user."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(f"{ISSUE_BACKWARDS}_{obis}"),
+            is_fixable=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_BACKWARDS,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "sensor": name,
+                "held": held,
+                "reported": reported,
+            },
+            data={"entry_id": self.config_entry.entry_id, "obis": obis},
+        )
+
+    @callback
+    def energy_forward(self, obis: str) -> None:
+        """The total is consistent again (or the user accepted it): drop its issue."""
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(f"{ISSUE_BACKWARDS}_{obis}"))
+
+    @callback
+    def async_accept_lower(self, obis: str) -> None:
+        """The user accepted a total's lower value: the sensor takes it at once."""
+        self.accept_lower.add(obis)
+        self.async_update_listeners()
 
     @callback
     def _clear_issues(self) -> None:

@@ -7,10 +7,12 @@ a later message (an hourly list, a sub-meter plugged in) gets its entity then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 import re
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -30,7 +32,9 @@ from homeassistant.const import (
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
+from . import const
 from .entity import HanPortEntity
+from .guard import TotalGuard, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .coordinator import HanPortConfigEntry, HanPortCoordinator, MeterData
+    from .han.model import Reading
 
 PARALLEL_UPDATES = 0
 
@@ -424,7 +429,12 @@ async def async_setup_entry(
             if description is None:
                 continue
             known.add(obis)
-            new.append(HanRegisterSensor(coordinator, obis, description, channel))
+            sensor_type = (
+                HanTotalSensor
+                if description.state_class is SensorStateClass.TOTAL_INCREASING
+                else HanRegisterSensor
+            )
+            new.append(sensor_type(coordinator, obis, description, channel))
         for meter_description in (*METER_SENSORS, *HEADROOM):
             if meter_description.key in known:
                 continue
@@ -461,15 +471,95 @@ class HanRegisterSensor(HanPortEntity, SensorEntity):
         reading = self.coordinator.data.readings.get(self._obis)
         if reading is None or reading.value is None:
             return None
-        value = reading.value
         if not self.entity_description.numeric:
-            return str(value)[:255]
+            return str(reading.value)[:255]
+        return self._number(reading)
+
+    def _number(self, reading: Reading) -> float | None:
+        value = reading.value
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
                 return None
+        if value is None:
+            return None
         return _convert(value, reading.unit, self.entity_description, self.coordinator.scale)
+
+
+class HanTotalSensor(HanRegisterSensor, RestoreSensor):
+    """A total (energy, gas, water): never lower than what Home Assistant already has.
+
+    The value survives restarts; a lower value from the meter is dropped and counted, and
+    when the meter keeps sending one, a repair issue lets the user accept it.
+    """
+
+    def __init__(
+        self,
+        coordinator: HanPortCoordinator,
+        obis: str,
+        description: HanSensorEntityDescription,
+        channel: int,
+    ) -> None:
+        """Create the sensor for the total ``obis``."""
+        super().__init__(coordinator, obis, description, channel)
+        self._seen: Reading | None = None
+        self._issue = False
+        max_per_hour = _convert(const.ENERGY_MAX_POWER, "Wh", description, coordinator.scale)
+        self._guard = TotalGuard(max_per_hour=abs(max_per_hour))
+
+    async def async_added_to_hass(self) -> None:
+        """Start from the value Home Assistant had before a restart or reload."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_sensor_data()
+        state = await self.async_get_last_state()
+        if (
+            last is not None
+            and state is not None
+            and isinstance(last.native_value, int | float | Decimal)
+            and last.native_unit_of_measurement == self.native_unit_of_measurement
+        ):
+            self._guard.seed(float(last.native_value), state.last_updated)
+        self._apply()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._apply()
+        super()._handle_coordinator_update()
+
+    @property
+    def native_value(self) -> StateType:
+        """The last value the guard let through."""
+        return self._guard.value
+
+    @callback
+    def _apply(self) -> None:
+        coordinator = self.coordinator
+        forced = self._obis in coordinator.accept_lower
+        reading = coordinator.data.readings.get(self._obis)
+        if reading is None or (reading is self._seen and not forced):
+            return
+        self._seen = reading
+        value = self._number(reading)
+        if value is None:
+            return
+        coordinator.accept_lower.discard(self._obis)
+        verdict = self._guard.check(value, dt_util.utcnow(), force=forced)
+        if verdict is Verdict.ACCEPTED:
+            if self._issue:
+                self._issue = False
+                coordinator.energy_forward(self._obis)
+            return
+        coordinator.counters.energy_dropped += 1
+        if verdict is Verdict.LOWER and self._guard.lower == const.ENERGY_BACKWARDS_ISSUE_AFTER:
+            self._issue = True
+            unit = self.native_unit_of_measurement or ""
+            coordinator.energy_backwards(
+                self._obis,
+                self.entity_id,
+                f"{self._guard.value} {unit}".strip(),
+                f"{value} {unit}".strip(),
+            )
 
 
 def _convert(

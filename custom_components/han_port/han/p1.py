@@ -235,6 +235,7 @@ _ZONES: Final[dict[str, tuple[timezone, timezone]]] = {
 }
 
 #: Identifier registers, in the order they are preferred as the meter id.
+_SERIAL_DIGITS: Final = 6
 _ID_KEYS: Final = ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.255", "1-0:0.0.0")
 
 
@@ -489,14 +490,21 @@ def _identity_fields(
     if model[:1] == "\\":
         model = model[2:]
     model = "".join(ch for ch in model if " " <= ch <= "~").strip()
-    meter_id = None
-    for value in ids:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.strip("0"):
-                meter_id = _hex_text(text)
-                break
+    found = [
+        _hex_text(value.strip())
+        for value in ids
+        if isinstance(value, str) and value.strip().strip("0")
+    ]
+    # Polish Kaifa meters put their model ("MA309M") in 96.1.1 and the serial in 96.1.0:
+    # a serial number has digits, so prefer the first identifier with at least six.
+    meter_id = next((text for text in found if _digits(text) >= _SERIAL_DIGITS), None)
+    if meter_id is None and found:
+        meter_id = found[0]
     return meter_id, manufacturer, model or None
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
 
 
 def _identity(ident: str, readings: dict[str, Reading]) -> MeterIdentity:

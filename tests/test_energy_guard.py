@@ -1,0 +1,190 @@
+"""Totals never go backwards in Home Assistant: not on a bad frame, not after a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
+from homeassistant.components.sensor import SensorExtraStoredData
+from homeassistant.const import CONF_PORT
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.han_port import const
+from custom_components.han_port.const import CONF_PROFILE, DOMAIN
+from custom_components.han_port.coordinator import HanPortCoordinator
+from custom_components.han_port.guard import TotalGuard, Verdict
+from custom_components.han_port.repairs import async_create_fix_flow
+
+from .common import Pty
+from .test_sensor import ID, message, push, state
+
+ENERGY = "1-0:1.8.0"
+ISSUE = f"{const.ISSUE_BACKWARDS}_{ENERGY}_{{entry_id}}"
+
+
+def energy(wh: float) -> object:
+    return message(**{"1_0__1_8_0": (wh, "Wh")})
+
+
+async def _setup(hass: HomeAssistant, pty: Pty) -> HanPortCoordinator:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=ID,
+        title="Meter",
+        data={CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry.runtime_data
+
+
+@pytest.fixture
+async def coordinator(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> HanPortCoordinator:
+    """A loaded entry on a quiet PTY, with a short repair threshold."""
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    monkeypatch.setattr(const, "ENERGY_BACKWARDS_ISSUE_AFTER", 3)
+    return await _setup(hass, pty)
+
+
+async def test_lower_and_implausible_values_are_held(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    await push(hass, coordinator, energy(1_000_000))
+    assert state(hass, ENERGY) == "1000.0"
+    await push(hass, coordinator, energy(999_000))
+    assert state(hass, ENERGY) == "1000.0"
+    assert coordinator.counters.energy_dropped == 1
+    # A gigawatt-hour within a second cannot be real.
+    await push(hass, coordinator, energy(1_000_000_000_000))
+    assert state(hass, ENERGY) == "1000.0"
+    assert coordinator.counters.energy_dropped == 2
+    await push(hass, coordinator, energy(1_000_500))
+    assert state(hass, ENERGY) == "1000.5"
+    # The raw reading is kept for diagnostics; only the sensor is guarded.
+    assert coordinator.data.readings[ENERGY].value == 1_000_500
+
+
+async def test_a_persistent_lower_total_needs_the_user(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
+    issues = ir.async_get(hass)
+    await push(hass, coordinator, energy(5_000_000))
+    for _ in range(5):
+        await push(hass, coordinator, energy(10))
+    # Never published, however often the meter repeats it.
+    assert state(hass, ENERGY) == "5000.0"
+    assert coordinator.counters.energy_dropped == 5
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["held"] == "5000.0 kWh"
+    assert issue.translation_placeholders["reported"] == "0.01 kWh"
+
+    # The fix flow: the user confirms, the sensor takes the lower value at once.
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    flow = await async_create_fix_flow(hass, issue_id, issue.data)
+    flow.hass = hass
+    flow.handler = DOMAIN
+    flow.issue_id = issue_id
+    form = await flow.async_step_init()
+    assert form["type"] == "form"
+    assert form["step_id"] == "confirm"
+    done = await flow.async_step_confirm({})
+    assert done["type"] == "create_entry"
+    await hass.async_block_till_done()
+    assert state(hass, ENERGY) == "0.01"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    # From there on it is guarded again.
+    await push(hass, coordinator, energy(5))
+    assert state(hass, ENERGY) == "0.01"
+
+
+async def test_issue_goes_away_when_the_meter_recovers(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
+    await push(hass, coordinator, energy(2_000_000))
+    for _ in range(3):
+        await push(hass, coordinator, energy(1_000))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    await push(hass, coordinator, energy(2_000_100))
+    assert state(hass, ENERGY) == "2000.1"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_fix_flow_for_an_unloaded_entry_changes_nothing(hass: HomeAssistant) -> None:
+    flow = await async_create_fix_flow(hass, "x", {"entry_id": "missing", "obis": ENERGY})
+    flow.hass = hass
+    flow.handler = DOMAIN
+    flow.issue_id = "x"
+    assert (await flow.async_step_confirm({}))["type"] == "create_entry"
+    empty = await async_create_fix_flow(hass, "x", None)
+    assert empty.__dict__["_obis"] == ""
+
+
+async def test_restored_total_is_the_floor_after_a_restart(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    entity_id = "sensor.meter_energy_import"
+    er.async_get(hass).async_get_or_create(
+        "sensor", DOMAIN, f"{ID}_{ENERGY}", suggested_object_id="meter_energy_import"
+    )
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(entity_id, "1234.5", last_updated=datetime.now(UTC) - timedelta(hours=1)),
+                SensorExtraStoredData(1234.5, "kWh").as_dict(),
+            )
+        ],
+    )
+    coordinator = await _setup(hass, pty)
+    # The first frame after the restart is lower than what Home Assistant had: held.
+    await push(hass, coordinator, energy(1_000_000))
+    assert hass.states.get(entity_id).state == "1234.5"
+    assert coordinator.counters.energy_dropped == 1
+    await push(hass, coordinator, energy(1_234_600))
+    assert hass.states.get(entity_id).state == "1234.6"
+
+
+async def test_restored_total_in_another_unit_is_ignored(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    entity_id = "sensor.meter_energy_import"
+    er.async_get(hass).async_get_or_create(
+        "sensor", DOMAIN, f"{ID}_{ENERGY}", suggested_object_id="meter_energy_import"
+    )
+    mock_restore_cache_with_extra_data(
+        hass, [(State(entity_id, "5000000"), SensorExtraStoredData(5_000_000, "Wh").as_dict())]
+    )
+    coordinator = await _setup(hass, pty)
+    await push(hass, coordinator, energy(1_000_000))
+    assert hass.states.get(entity_id).state == "1000.0"
+
+
+def test_guard_verdicts() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    guard = TotalGuard(max_per_hour=1000.0)
+    assert guard.check(10.0, start) is Verdict.ACCEPTED
+    assert guard.check(9.0, start) is Verdict.LOWER
+    assert guard.lower == 1
+    # 1000 per hour, plus a little slack: 1 per 3.6 s is the limit.
+    assert guard.check(12.0, start + timedelta(seconds=1)) is Verdict.JUMP
+    assert guard.check(500.0, start + timedelta(minutes=30)) is Verdict.ACCEPTED
+    assert guard.lower == 0
+    assert guard.check(1.0, start, force=True) is Verdict.ACCEPTED
+    assert guard.value == 1.0
