@@ -23,6 +23,17 @@ def vector(name: str, vector_id: str) -> dict[str, Any]:
     raise KeyError(vector_id)
 
 
+def vectors_by_id(*names: str) -> dict[str, dict[str, Any]]:
+    """Every vector of the named fixture files (dsmr, nordic, dlms, wmbus), by id."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        for line in (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                item = json.loads(line)
+                out[item["id"]] = item
+    return out
+
+
 def wire(item: dict[str, Any]) -> bytes:
     """The bytes a meter puts on the wire for a vector."""
     if item.get("telegram"):

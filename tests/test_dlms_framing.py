@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +33,12 @@ from custom_components.han_port.han.model import (
 )
 from custom_components.han_port.han.stream import StreamReader
 
+from .common import vectors_by_id
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _vectors() -> dict[str, dict[str, Any]]:
-    out = {}
-    for name in ("nordic.jsonl", "dlms.jsonl"):
-        with (FIXTURES / name).open(encoding="utf-8") as fh:
-            for line in fh:
-                vector = json.loads(line)
-                out[vector["id"]] = vector
-    return out
-
-
-VECTORS = _vectors()
+VECTORS = vectors_by_id("nordic", "dlms")
 
 
 def raw(vid: str) -> bytes:
@@ -216,12 +207,12 @@ def test_llc_variants_and_looks_like_apdu() -> None:
         assert not looks_like_apdu(data)
 
 
-def test_keys_swapped_is_named_in_the_error() -> None:
+def test_a_wrong_ek_is_an_authentication_failure() -> None:
     vid = "dk-kamstrup-omnipower-wrong-ek"
     results = Decoder(keys(vid), country="DK").decode_capture(raw(vid))
     errors = [r.error for r in results if isinstance(r, Rejected)]
     assert isinstance(errors[0], AuthenticationError)
-    assert "swap" in str(errors[0])
+    assert "wrong EK or AK" in str(errors[0])
 
 
 def test_encryption_only_wrong_key_and_missing_ak() -> None:
@@ -239,8 +230,15 @@ def test_encryption_only_wrong_key_and_missing_ak() -> None:
         assert no_ak is not None
         if sc == 0x30:
             assert no_ak.notes == ["tag_not_verified"]
-        with pytest.raises(WrongKeyError if sc == 0x20 else AuthenticationError):
-            DlmsSession(Keys(ek=bytes(16), ak=key)).decode_apdu(apdu)
+        if sc == 0x20:
+            swapped = DlmsSession(Keys(ek=bytes(16), ak=key)).decode_apdu(apdu)
+            assert swapped is not None
+            assert swapped.notes == ["keys_swapped"]
+            with pytest.raises(WrongKeyError):
+                DlmsSession(Keys(ek=bytes(16), ak=bytes(16))).decode_apdu(apdu)
+        else:
+            with pytest.raises(AuthenticationError):
+                DlmsSession(Keys(ek=bytes(16), ak=key)).decode_apdu(apdu)
 
 
 def test_axdr_types() -> None:

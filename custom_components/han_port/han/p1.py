@@ -495,16 +495,19 @@ def _identity_fields(
         for value in ids
         if isinstance(value, str) and value.strip().strip("0")
     ]
-    # Polish Kaifa meters put their model ("MA309M") in 96.1.1 and the serial in 96.1.0:
-    # a serial number has digits, so prefer the first identifier with at least six.
-    meter_id = next((text for text in found if _digits(text) >= _SERIAL_DIGITS), None)
-    if meter_id is None and found:
-        meter_id = found[0]
-    return meter_id, manufacturer, model or None
+    return pick_meter_id(found), manufacturer, model or None
 
 
-def _digits(text: str) -> int:
-    return sum(ch.isdigit() for ch in text)
+def pick_meter_id(candidates: list[str]) -> str | None:
+    """The meter id among the identifier registers' texts (in ``_ID_KEYS`` order).
+
+    Polish Kaifa meters put their model ("MA309M") in 96.1.1 and the serial in 96.1.0: a
+    serial number has digits, so the first identifier with at least six wins.
+    """
+    for text in candidates:
+        if sum(ch.isdigit() for ch in text) >= _SERIAL_DIGITS:
+            return text
+    return candidates[0] if candidates else None
 
 
 def _identity(ident: str, readings: dict[str, Reading]) -> MeterIdentity:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final, Literal
 
 from .crc import crc16_arc, crc16_x25
 from .crypto import gcm_seal
+from .p1 import pick_meter_id
 from .profiles import PROFILES_BY_ID, Profile
 
 if TYPE_CHECKING:
@@ -605,7 +606,7 @@ def _parse_p1(lines: Sequence[str]) -> _P1Template:
             _p1_gas(template, index, b, groups)
         elif a == 1 and _kind((c, d, e)) is not None:
             _p1_value(template, index, (c, d, e), groups[-1])
-    template.meter_id = next((ids[k] for k in _P1_ID_KEYS if k in ids), None)
+    template.meter_id = pick_meter_id([ids[k] for k in _P1_ID_KEYS if k in ids])
     return template
 
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 #: Largest reassembled APDU accepted (real pushes stay under 2 KiB).
 MAX_MESSAGE = 16 * 1024
+_KEY_LEN = 16
 _SC_AUTH = 0x10
 _SC_ENC = 0x20
 _MBUS_LAST = 0x10
@@ -182,7 +183,7 @@ class DlmsSession:
         self._gbt.clear()
         self._gbt_size = 0
         self._gbt_next = 1
-        if joined[:1] == bytes((TAG_GBT,)):
+        if strip_llc(joined)[:1] == bytes((TAG_GBT,)):
             msg = "nested general-block-transfer"
             raise MalformedError(msg)
         return self._apdu(joined, total)
@@ -195,37 +196,64 @@ class DlmsSession:
             msg = "compressed ciphered APDUs are not supported"
             raise UnsupportedError(msg)
         ek, ak = self.keys.ek, self.keys.ak
+        for key, name in ((ek, "encryption key (EK)"), (ak, "authentication key (AK)")):
+            if key and len(key) != _KEY_LEN:
+                msg = f"the {name} must be 16 bytes (32 hex characters)"
+                raise WrongKeyError(msg)
+        if sc & _SC_AUTH and len(glo.body) < TAG_LEN:
+            msg = "secured APDU shorter than its authentication tag"
+            raise TruncatedError(msg)
         if not sc & (_SC_AUTH | _SC_ENC):
             plain = glo.body
+        elif sc & _SC_AUTH and not sc & _SC_ENC and not (ek and ak):
+            # Authentication only, without both keys to check the tag: the data is in clear.
+            return self._strict(glo.body[:-TAG_LEN], size, title, note="tag_not_verified")
         elif not ek:
             msg = "encrypted data, but no encryption key (EK) is configured"
             raise NoKeyError(msg)
-        elif sc & _SC_AUTH and sc & _SC_ENC and not ak:
+        elif sc & _SC_AUTH and not ak:
             # No AK configured: decrypt without verifying the tag, then demand a clean parse.
             iv = self._iv(title, glo.frame_counter)
             plain = ctr_apply(ek, iv, glo.body[:-TAG_LEN])
             return self._strict(plain, size, title, note="tag_not_verified")
+        elif not sc & _SC_AUTH:
+            return self._encryption_only(glo.body, glo.frame_counter, size, title)
         else:
             try:
                 plain = gcm_open(sc, self._title(title), glo.frame_counter, glo.body, ek, ak)
             except AuthenticationError:
-                if ak and self._swapped_ok(sc, title, glo.frame_counter, glo.body):
-                    msg = "authentication tag verifies only with EK and AK swapped: swap the keys"
-                    raise AuthenticationError(msg) from None
+                # Operators print EK and AK in varying order: the tag tells which is which.
+                plain = self._open_swapped(sc, title, glo.frame_counter, glo.body)
+                message = self._deciphered(plain, size, title)
+                message.notes.append("keys_swapped")
+                return message
+        return self._deciphered(plain, size, title)
+
+    def _encryption_only(self, body: bytes, counter: bytes, size: int, title: bytes) -> Message:
+        """No tag: the plaintext must parse; with both keys given, either may be the EK."""
+        iv = self._iv(title, counter)
+        try:
+            return self._strict(ctr_apply(self.keys.ek or b"", iv, body), size, title, note=None)
+        except WrongKeyError:
+            if not self.keys.ak:
                 raise
-            if not sc & _SC_AUTH:
-                return self._strict(plain, size, title, note=None)
+            swapped = ctr_apply(self.keys.ak, iv, body)
+        return self._strict(swapped, size, title, note="keys_swapped")
+
+    def _deciphered(self, plain: bytes, size: int, title: bytes) -> Message:
         if not plain or plain[0] != TAG_DATA_NOTIFICATION:
             msg = "deciphered APDU is not a data-notification"
             raise UnsupportedError(msg)
         return self._notification(parse_notification(plain, strict=False), size, title)
 
-    def _swapped_ok(self, sc: int, title: bytes, counter: bytes, body: bytes) -> bool:
+    def _open_swapped(self, sc: int, title: bytes, counter: bytes, body: bytes) -> bytes:
+        """The plaintext if the tag verifies with EK and AK swapped; else the original error."""
+        keys = self.keys
         try:
-            gcm_open(sc, self._title(title), counter, body, self.keys.ak, self.keys.ek)
-        except HanError:
-            return False
-        return True
+            return gcm_open(sc, self._title(title), counter, body, keys.ak, keys.ek)
+        except AuthenticationError:
+            msg = "authentication tag does not verify: wrong EK or AK"
+            raise AuthenticationError(msg) from None
 
     def _title(self, title: bytes) -> bytes:
         if len(title) == 8:
