@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .axdr import decode, read_length
+from .axdr import decode_planned, read_length
 
 TAG_DATA_NOTIFICATION = 0x0F
 TAG_GLO_CIPHERING = 0xDB
@@ -36,7 +36,11 @@ def looks_like_apdu(data: bytes) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """A decoded data-notification: invoke id, optional date-time, body value."""
+    """A decoded data-notification: invoke id, optional date-time, body value.
+
+    A body whose layout the decoder has seen before comes as ``axdr.Planned`` (its field
+    values, read but not decoded); ``lists.apply_body`` takes either form.
+    """
 
     invoke_id: int
     date_time: bytes | None
@@ -73,7 +77,7 @@ def parse_notification(data: bytes, *, strict: bool) -> Notification:
     if pos > len(data):
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
-    body, end = decode(data, pos)
+    body, end = decode_planned(data, pos)
     if strict and end != len(data):
         msg = "data-notification body does not fill the APDU"
         raise MalformedError(msg)

@@ -12,7 +12,9 @@ Meters fill the data-notification body in four ways:
 * a push-object list (array of {class, OBIS, attribute, index}) followed by the values
   in that order (Landis+Gyr E450 CII).
 
-Items the walker does not understand are skipped, never guessed.
+Items the walker does not understand are skipped, never guessed. A body whose layout was
+seen before (``axdr.Planned``) replays the program recorded for that layout (see the end of
+this module), which gives exactly what the walk would.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Message, MeterIdentity, Reading, UnsupportedError  # noqa: TID252
 from ..units import normalise  # noqa: TID252
-from .axdr import ScalerUnit
+from .axdr import Planned, ScalerUnit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -215,116 +217,160 @@ def _plan(code: bytes | None, su: ScalerUnit | None, ctx: ListContext) -> tuple[
     return plan
 
 
+def _scale(value: Any, exponent: int) -> Any:
+    """``value`` times ten to the ``exponent``, without binary noise."""
+    if exponent > 0:
+        return value * 10**exponent
+    if exponent == 0:
+        return value
+    if type(value) is int and exponent >= -9:
+        # A correctly rounded quotient already equals round(value / 10**k, 9) for k <= 9.
+        return value / 10**-exponent
+    return round(value / 10**-exponent, 9)
+
+
+#: The identity field an OBIS code's C.D.E part names.
+_IDENTITY_FIELDS = {
+    "0.2.129": "list_id",
+    "96.1.0": "meter_id",
+    "0.0.5": "meter_id",
+    "96.1.7": "model",
+    "96.1.1": "model",
+}
+
+
 class _Builder:
     """Collect readings into a message, applying scaler, unit and maker defaults."""
 
+    __slots__ = ("ctx", "message", "readings")
+
     def __init__(self, message: Message, ctx: ListContext) -> None:
         self.message = message
+        self.readings = message.readings
         self.ctx = ctx
 
     def add(self, obis: str, code: bytes | None, value: Any, su: ScalerUnit | None) -> None:
-        msg = self.message
-        if type(value) is int:
+        kind = type(value)
+        if kind is int or kind is float:
             exponent, unit = _plan(code, su, self.ctx)
-            if exponent > 0:
-                value *= 10**exponent
-            elif exponent < 0:
-                value = round(value / 10**-exponent, 9)
-            msg.readings[obis] = Reading(obis, value, unit)
-            return
-        if value is None:
-            return
-        if isinstance(value, (bytes, str)):
-            if isinstance(value, bytes) and len(value) == 12:
-                when = parse_datetime(value)
-                if when is not None:
-                    msg.add(obis, when.isoformat(), None)
-                    if obis.endswith(":1.0.0") and msg.timestamp is None:
-                        msg.timestamp = when
-                    return
-            text = _text(value)
-            msg.add(obis, text, None)
-            self._identity(obis, text)
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return
-        exponent, unit = _plan(code, su, self.ctx)
-        if exponent > 0:
-            value *= 10**exponent
-        elif exponent < 0:
-            value = round(value / 10**-exponent, 9)
-        msg.readings[obis] = Reading(obis, value, unit)
+            self.readings[obis] = Reading(obis, _scale(value, exponent), unit)
+        elif kind is bytes or kind is str:
+            self._add_text(obis, value)
 
-    def _identity(self, obis: str, text: str) -> None:
+    def _add_text(self, obis: str, value: bytes | str) -> None:
+        msg = self.message
+        if type(value) is bytes and len(value) == 12:
+            when = parse_datetime(value)
+            if when is not None:
+                self.readings[obis] = Reading(obis, when.isoformat(), None)
+                if obis.endswith(":1.0.0") and msg.timestamp is None:
+                    msg.timestamp = when
+                return
+        text = _text(value)
+        self.readings[obis] = Reading(obis, text, None)
+        field = _IDENTITY_FIELDS.get(obis.partition(":")[2])
+        if field is not None:
+            self._identity(field, text)
+
+    def _identity(self, field: str, text: str) -> None:
         meter = self.message.meter
-        tail = obis.split(":", 1)[1]
-        if tail == "0.2.129":
+        if field == "list_id":
             meter.list_id = text
             maker = _maker_from_list_id(text)
             if maker is not None:
                 meter.manufacturer = maker
                 if self.ctx.maker is None:
                     self.ctx.maker = maker
-        elif tail in ("96.1.0", "0.0.5"):
+        elif field == "meter_id":
             meter.meter_id = text
-        elif tail in ("96.1.7", "96.1.1"):
+        else:
             meter.model = text
 
+    # What the walkers decide besides readings goes through these, so a recording sees it.
+    def set_maker(self, maker: str | None) -> None:
+        self.ctx.maker = maker
 
-def _flatten(value: Any, out: list[Any]) -> None:
+    def set_meter(self, field: str, value: str | None) -> None:
+        setattr(self.message.meter, field, value)
+
+    def pin(self) -> None:
+        """The walker looks at numbers, not only at their types: no program for this body."""
+
+
+def _flatten(value: Any, out: list[Any]) -> bool:
+    """Append the leaves of ``value`` to ``out``; say whether any of them is an OBIS code."""
+    found = False
     for item in value:
-        if type(item) is tuple or type(item) is list:
-            _flatten(item, out)
-        else:
-            out.append(item)
+        kind = type(item)
+        if kind is tuple or kind is list:
+            found = _flatten(item, out) or found
+            continue
+        if kind is bytes and len(item) == 6 and item[5] == 0xFF:
+            found = True
+        out.append(item)
+    return found
 
 
 def apply_body(message: Message, body: Any, ctx: ListContext) -> Message:
-    """Fill ``message`` with the readings of a data-notification body."""
+    """Fill ``message`` with the readings of a data-notification body (maybe ``Planned``)."""
+    if type(body) is Planned:
+        if not message.readings:
+            program = _program(body, ctx)
+            if program is not None and program.run(_Builder(message, ctx), body.values):
+                return message
+        body = body.decode()
     if not isinstance(body, (tuple, list)):
         msg = "data-notification body is not a list of values"
         raise UnsupportedError(msg)
-    builder = _Builder(message, ctx)
+    _walk(_Builder(message, ctx), body)
+    return message
+
+
+def _walk(builder: _Builder, body: Sequence[Any]) -> None:
     if body and isinstance(body[0], list) and _is_capture_list(body[0]):
         _capture_list(builder, body)
-        return message
+        return
     if _triples(body):
         # Aidon / Austrian style: {OBIS, value[, {scaler, unit}]} per item.
         add = builder.add
         for item in body:
+            code = item[0]
             su = item[2] if len(item) == 3 and type(item[2]) is ScalerUnit else None
-            add(obis_text(item[0]), item[0], item[1], su)
-        return message
+            add(obis_text(code), code, item[1], su)
+        return
     items: list[Any] = []
-    _flatten(body, items)
-    if any(map(_is_obis, items)):
-        if ctx.maker is None:
-            ctx.maker = _maker_hint(items)
+    if _flatten(body, items):
+        if builder.ctx.maker is None:
+            builder.set_maker(_maker_hint(items))
         _obis_walk(builder, items)
     else:
         _positional(builder, list(body) if isinstance(body, tuple) else items)
-    return message
 
 
 def _triples(body: Sequence[Any]) -> bool:
     for item in body:
-        if type(item) is not tuple or not 2 <= len(item) <= 3 or not _is_obis(item[0]):
+        if type(item) is not tuple or not 2 <= len(item) <= 3:
+            return False
+        code = item[0]
+        if type(code) is not bytes or len(code) != 6 or code[5] != 0xFF:
             return False
     return bool(body)
 
 
 def _maker_hint(items: list[Any]) -> str | None:
     """Name the maker from the list id: the first string, or the value of 0.2.129."""
-    candidates: list[Any] = items[:1]
+    maker = _list_id_maker(items[0]) if items else None
+    if maker is not None:
+        return maker
     for index, item in enumerate(items[:-1]):
         if _is_obis(item) and item[2:5] == b"\x00\x02\x81":
-            candidates.append(items[index + 1])
-            break
-    for item in candidates:
-        if isinstance(item, (bytes, str)) and not _is_obis(item):
-            maker = _maker_from_list_id(_text(item))
-            if maker is not None:
-                return maker
+            return _list_id_maker(items[index + 1])
+    return None
+
+
+def _list_id_maker(item: Any) -> str | None:
+    if isinstance(item, (bytes, str)) and not _is_obis(item):
+        return _maker_from_list_id(_text(item))
     return None
 
 
@@ -336,9 +382,10 @@ def _is_capture_list(value: list[Any]) -> bool:
 
 def _capture_list(builder: _Builder, body: Sequence[Any]) -> None:
     objects: list[Any] = body[0]
+    builder.pin()  # class ids and attributes are numbers that decide what is read
     if builder.ctx.maker is None:
-        builder.ctx.maker = LANDIS_GYR
-        builder.message.meter.manufacturer = LANDIS_GYR
+        builder.set_maker(LANDIS_GYR)
+        builder.set_meter("manufacturer", LANDIS_GYR)
     for (class_id, code, attribute, _index), value in zip(objects, body, strict=False):
         if class_id == 40 or attribute != 2 or isinstance(value, list):
             continue
@@ -354,9 +401,11 @@ def _obis_walk(builder: _Builder, items: list[Any]) -> None:
     seen_obis = False
     leading: list[Any] = []
     trailing: list[Any] = []
+    add = builder.add
     while i < n:
         item = items[i]
-        if _is_obis(item) and i + 1 < n:
+        kind = type(item)
+        if kind is bytes and len(item) == 6 and item[5] == 0xFF and i + 1 < n:
             seen_obis = True
             trailing.clear()
             value = items[i + 1]
@@ -365,9 +414,9 @@ def _obis_walk(builder: _Builder, items: list[Any]) -> None:
             if i < n and type(items[i]) is ScalerUnit:
                 su = items[i]
                 i += 1
-            builder.add(obis_text(item), item, value, su)
+            add(obis_text(item), item, value, su)
             continue
-        if item is not None and type(item) is not ScalerUnit:
+        if item is not None and kind is not ScalerUnit:
             (trailing if seen_obis else leading).append(item)
         i += 1
     for item in leading:
@@ -438,6 +487,9 @@ _ISKRA_LISTS: dict[int, tuple[bytes | None, ...]] = {
 }
 
 
+_DECIVOLT = ScalerUnit(-1, 35)
+
+
 def _positional(builder: _Builder, values: list[Any]) -> None:
     if len(values) == 1 and isinstance(values[0], int):
         # Kaifa (and Aidon-style) list 1: active import power only.
@@ -447,16 +499,16 @@ def _positional(builder: _Builder, values: list[Any]) -> None:
     list_id = _text(first) if isinstance(first, (bytes, str)) else ""
     table: tuple[bytes | None, ...] | None = None
     if list_id.startswith("KFM"):
-        builder.ctx.maker = KAIFA
+        builder.set_maker(KAIFA)
         table = _KAIFA_LISTS.get(len(values))
     elif list_id.startswith("ISK"):
-        builder.ctx.maker = ISKRA
+        builder.set_maker(ISKRA)
         table = _ISKRA_LISTS.get(len(values))
         if len(values) == 12 and not isinstance(values[2], int):
             table = None  # the 15-minute energy list: its layout is not documented
     if list_id:
-        builder.message.meter.list_id = list_id
-        builder.message.meter.manufacturer = builder.ctx.maker
+        builder.set_meter("list_id", list_id)
+        builder.set_meter("manufacturer", builder.ctx.maker)
     if table is None:
         return
     for code, value in zip(table, values, strict=False):
@@ -464,7 +516,7 @@ def _positional(builder: _Builder, values: list[Any]) -> None:
             continue
         obis = obis_text(code)
         if builder.ctx.maker == ISKRA and code[2] in (32, 52, 72):
-            builder.add(obis, None, value, ScalerUnit(-1, 35))
+            builder.add(obis, None, value, _DECIVOLT)
             continue
         builder.add(obis, code, value, None)
 
@@ -472,3 +524,155 @@ def _positional(builder: _Builder, values: list[Any]) -> None:
 def new_message(size: int) -> Message:
     """Create an empty DLMS message."""
     return Message(format="dlms", meter=MeterIdentity(), size=size)
+
+
+# -- Programs: the walk of one body layout, replayed -----------------------------------------
+# For a body that matched a known layout (``axdr.Planned``), the walkers above would make the
+# same decisions as last time: they look at tags, OBIS codes, strings and {scaler, unit}, which
+# the layout fixes, and only at the type of a number. A program is what the builder was asked
+# to do, with the fields (numbers; 12-byte date-times) as slots, so the next body of that
+# layout replays it instead of walking. It is recorded twice with different stand-in values
+# and must come out the same; it must also give this very body exactly what the walk gives.
+# A walk that looks at numbers calls ``pin`` and gets no program.
+
+_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER = range(5)
+#: Stand-in integers of the two recordings (above any A-XDR integer): base + field index.
+_STAND_IN_BASES = (1 << 80, 1 << 81)
+_MAX_PROGRAMS = 16
+
+type _Op = tuple[int, Any, Any, Any, Any]
+
+
+def _stand_in_clock(index: int, variant: int) -> bytes:
+    """A valid COSEM date-time, different for every field index and recording."""
+    day, minute = divmod(index, 24 * 60)
+    hour, minute = divmod(minute, 60)
+    # 2000-01-01 (2001 for the second recording) plus the index in minutes; zone unspecified.
+    return bytes((0x07, 0xD0 + variant, 1, 1 + day % 28, 0xFF, hour, minute, 0, 0xFF, 0x80, 0, 0))
+
+
+class _Recorder(_Builder):
+    """A builder that also writes down every request, with fields named by their slot."""
+
+    __slots__ = ("base", "clocks", "ops", "pinned")
+
+    def __init__(self, ctx: ListContext, base: int, clocks: dict[bytes, int]) -> None:
+        super().__init__(new_message(0), ctx)
+        self.base = base
+        self.clocks = clocks
+        self.ops: list[_Op] = []
+        self.pinned = False
+
+    def add(self, obis: str, code: bytes | None, value: Any, su: ScalerUnit | None) -> None:
+        if type(value) is int and value >= self.base:
+            exponent, unit = _plan(code, su, self.ctx)
+            self.ops.append((_OP_NUMBER, obis, value - self.base, exponent, unit))
+        elif type(value) is bytes and value in self.clocks:
+            self.ops.append((_OP_CLOCK, obis, self.clocks[value], code, su))
+        else:
+            self.ops.append((_OP_ADD, obis, code, value, su))
+        super().add(obis, code, value, su)
+
+    def set_maker(self, maker: str | None) -> None:
+        self.ops.append((_OP_MAKER, maker, None, None, None))
+        super().set_maker(maker)
+
+    def set_meter(self, field: str, value: str | None) -> None:
+        self.ops.append((_OP_METER, field, value, None, None))
+        super().set_meter(field, value)
+
+    def pin(self) -> None:
+        self.pinned = True
+
+
+class _Program:
+    """The recorded walk of one layout: checks on the 12-byte fields, then the requests."""
+
+    __slots__ = ("clocks", "ops", "pins")
+
+    def __init__(
+        self, ops: tuple[_Op, ...], pins: tuple[tuple[int, bytes], ...], clocks: tuple[int, ...]
+    ) -> None:
+        self.ops = ops
+        self.pins = pins  # 12-byte fields that must keep their value
+        self.clocks = clocks  # 12-byte fields that must stay valid date-times
+
+    def run(self, builder: _Builder, values: tuple[Any, ...]) -> bool:
+        """Replay onto ``builder``; False (having done nothing) if a 12-byte field disagrees."""
+        for index, expected in self.pins:
+            if values[index] != expected:
+                return False
+        for index in self.clocks:
+            if parse_datetime(values[index]) is None:
+                return False
+        self.replay(builder, values)
+        return True
+
+    def replay(self, builder: _Builder, values: tuple[Any, ...]) -> None:
+        """Do what the walk did, with these field values."""
+        readings = builder.readings
+        for kind, a, b, c, d in self.ops:
+            if kind == _OP_NUMBER:
+                value = values[b]
+                readings[a] = Reading(a, _scale(value, c) if c else value, d)
+            elif kind == _OP_CLOCK:
+                builder.add(a, c, values[b], d)
+            elif kind == _OP_ADD:
+                builder.add(a, b, c, d)
+            elif kind == _OP_MAKER:
+                builder.set_maker(a)
+            else:
+                builder.set_meter(a, b)
+
+
+def _program(body: Planned, ctx: ListContext) -> _Program | None:
+    programs = body.layout.programs
+    key = (ctx.maker, ctx.country)
+    if key not in programs:
+        if len(programs) >= _MAX_PROGRAMS:
+            programs.clear()
+        programs[key] = _compile(body, ctx)
+    program: _Program | None = programs[key]
+    return program
+
+
+def _compile(body: Planned, ctx: ListContext) -> _Program | None:
+    layout, values = body.layout, body.values
+    if not isinstance(layout.skeleton, (tuple, list)):
+        return None
+    clocks = tuple(i for i in sorted(layout.blobs) if parse_datetime(values[i]) is not None)
+    first, second = (_record(body, ctx, variant, clocks) for variant in (0, 1))
+    if first is None or first != second:
+        return None
+    pins = tuple((i, values[i]) for i in sorted(layout.blobs) if i not in clocks)
+    program = _Program(first, pins, clocks)
+    walked, walked_ctx = new_message(0), ListContext(ctx.maker, ctx.country)
+    _walk(_Builder(walked, walked_ctx), body.decode())
+    replayed, replayed_ctx = new_message(0), ListContext(ctx.maker, ctx.country)
+    program.replay(_Builder(replayed, replayed_ctx), values)
+    if _outcome(walked, walked_ctx) != _outcome(replayed, replayed_ctx):
+        return None
+    return program
+
+
+def _record(
+    body: Planned, ctx: ListContext, variant: int, clocks: tuple[int, ...]
+) -> tuple[_Op, ...] | None:
+    base = _STAND_IN_BASES[variant]
+    stand_ins = {_stand_in_clock(i, variant): i for i in clocks}
+    blobs = body.layout.blobs
+    clock_of = {i: clock for clock, i in stand_ins.items()}
+
+    def field(index: int) -> Any:
+        if index in clock_of:
+            return clock_of[index]
+        return body.values[index] if index in blobs else base + index
+
+    recorder = _Recorder(ListContext(ctx.maker, ctx.country), base, stand_ins)
+    _walk(recorder, body.layout.fill(field))
+    return None if recorder.pinned else tuple(recorder.ops)
+
+
+def _outcome(message: Message, ctx: ListContext) -> tuple[Any, ...]:
+    readings = [(r.obis, type(r.value), r.value, r.unit) for r in message.readings.values()]
+    return readings, message.meter, message.timestamp, message.notes, ctx.maker
