@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.dlms.axdr import (
     MAX_DEPTH,
     MAX_ITEMS,
@@ -22,6 +23,7 @@ from custom_components.han_port.han.dlms.axdr import (
 from custom_components.han_port.han.model import (
     ErrorCode,
     MalformedError,
+    Rejected,
     TruncatedError,
 )
 
@@ -351,3 +353,33 @@ def test_value_types() -> None:
     assert type(decode(h("09 01 41"))[0]) is bytes
     assert type(decode(h("01 01 0a 01 41"))[0][0]) is str
     assert type(decode(h("17 3f800000"))[0]) is float
+
+
+@pytest.mark.parametrize(
+    "hex_value",
+    [
+        "13000100",  # compact array of null, one content byte
+        "1302000100",  # of empty structures
+        "13010000000100",  # of empty arrays
+    ],
+)
+def test_compact_array_of_zero_width_elements_is_rejected_not_looped(hex_value: str) -> None:
+    with pytest.raises(MalformedError):
+        decode(bytes.fromhex(hex_value), 0)
+
+
+def test_compact_array_of_zero_width_elements_through_the_decoder() -> None:
+    results = Decoder().decode_capture(bytes.fromhex("0f000000010013000100"))
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.MALFORMED]
+
+
+def test_compact_array_with_more_values_than_the_bound() -> None:
+    # A structure of 255 nulls and one uint8 per byte: 4096 bytes would make a million values.
+    desc = b"\x02\x81\xff" + b"\x00" * 254 + b"\x11"
+    data = b"\x13" + desc + b"\x82\x10\x00" + bytes(4096)
+    with pytest.raises(MalformedError):
+        decode(data, 0)
+
+
+def test_compact_array_of_empty_contents_is_empty() -> None:
+    assert decode(bytes.fromhex("130000"), 0) == ([], 3)

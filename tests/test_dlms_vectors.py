@@ -46,7 +46,7 @@ WRONG_VECTORS: dict[str, str] = {
     "amsreader-iskraemeco-gh869-1": "Iskra list decoded positionally as Kaifa by amshan",
     "amsreader-iskraemeco-gh869-2": "Iskra list decoded positionally as Kaifa by amshan",
     "amsreader-iskraemeco-gh869-5": "Iskra list decoded positionally as Kaifa by amshan",
-    "amsreader-iskraemeco-gh869-6": "Iskra list decoded positionally as Kaifa by amshan",
+    "amsreader-iskraemeco-gh869-6": "amshan reads the totals list as Kaifa's: 12.8 MW import",
     "amsreader-iskraemeco-gh869-8": "golden master's 0 for L2/L3 values the 1-phase frame lacks",
     # Golden-master getters: absent values as 0, 1-1:1.8.0 filed as 1-0:1.8.0, integer volts.
     "amsreader-landis-gyr-gh740": "expects 32/52/72.7.0 the frame does not carry; 1-1:1.8.0 key",
@@ -160,6 +160,19 @@ def test_wrong_vectors_behave_as_reported(vid: str) -> None:
         (message,) = messages
         assert message.readings["1-0:1.7.0"].value == 373  # the golden master agrees
         assert message.readings["1-0:32.7.0"].value == pytest.approx(230.1)
+    elif vid == "amsreader-iskraemeco-gh869-6":
+        (message,) = messages
+        readings = {obis: r.value for obis, r in message.readings.items()}
+        # The golden master's P+ and import counter; gh869-7, the same meter's 15-minute list
+        # a second earlier, has the counters 12789949 and 250 Wh.
+        assert readings == {
+            "1-0:0.2.129": "ISK1030777478586",
+            "1-0:1.7.0": 625,
+            "1-0:2.7.0": 0,
+            "1-0:1.8.0": 12789950,
+            "1-0:2.8.0": 250,
+        }
+        assert message.readings["1-0:1.8.0"].unit == "Wh"
     elif vid == "amsreader-iskraemeco-gh869-8":
         (message,) = messages
         assert message.readings["1-0:31.7.0"].value == pytest.approx(2.78)
@@ -204,3 +217,16 @@ def test_keys_never_in_errors() -> None:
                     if key:
                         assert key.hex() not in text.lower()
                         assert key.hex().upper() not in text
+
+
+def test_iskra_list_without_meter_id_of_unknown_length_gives_only_its_id() -> None:
+    vector = next(v for v in VECTORS if v["id"] == "amsreader-iskraemeco-gh869-6")
+    apdu = bytes.fromhex(vector["bytes_hex"])
+    start = apdu.index(bytes.fromhex("0209091049534b"))
+    longer = apdu[:start] + b"\x02\x0a" + apdu[start + 2 :] + b"\x06\x00\x00\x00\x01"
+    (message,) = Decoder(Keys(), country="SI").decode_capture(longer)
+    assert isinstance(message, Message)
+    # Its layout is unknown: nothing is guessed, the list id names the meter's maker.
+    assert message.readings == {}
+    assert message.meter.list_id == "ISK1030777478586"
+    assert message.meter.manufacturer == "Iskraemeco"

@@ -320,12 +320,34 @@ def _decode_typed(desc: _TypeDesc, data: bytes, pos: int, depth: int) -> tuple[A
     return tuple(items), pos
 
 
+def _element_shape(desc: _TypeDesc) -> tuple[int, int]:
+    """(fewest bytes, number of values) of one element of a compact array's type."""
+    if isinstance(desc, int):
+        if desc == TAG_NULL:
+            return 0, 1
+        return (_INTS[desc][0] if desc in _INTS else 1), 1
+    kind, count, inner = desc
+    if kind == TAG_ARRAY:
+        width, values = _element_shape(inner)
+        return width * count, values * count + 1
+    shapes = [_element_shape(member) for member in inner]
+    return sum(w for w, _ in shapes), sum(v for _, v in shapes) + 1
+
+
 def _decode_compact(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
     desc, pos = _read_type(data, pos, depth)
     length, pos = read_length(data, pos)
     end = pos + length
     if end > len(data):
         raise _short()
+    width, values = _element_shape(desc)
+    if width == 0 and length:
+        # Elements that take no bytes would never fill the contents: reject, do not loop.
+        msg = "compact array of elements without bytes"
+        raise MalformedError(msg)
+    if width and length // width * values > MAX_ITEMS * 16:
+        msg = "compact array too large"
+        raise MalformedError(msg)
     body = data[:end]
     items = []
     while pos < end:

@@ -485,6 +485,11 @@ _ISKRA_LISTS: dict[int, tuple[bytes | None, ...]] = {
     # Elektro Celje list: id, meter id, U, I, P+, P-, Q+, Q-.
     12: _codes("1-0:0.2.129", _METER_ID, *_ISK_UI, *_ISK_POWER),
 }
+#: Elektro Ljubljana 1-s list without a meter id: P+, P-, A+ and A- (Wh; the same counters
+#: as that meter's 15-minute list) are certain; the four other values are not published.
+_ISKRA_TOTALS = _codes(
+    "1-0:0.2.129", "1-0:1.7.0", "1-0:2.7.0", "1-0:1.8.0", None, None, "1-0:2.8.0", None, None
+)
 
 
 _DECIVOLT = ScalerUnit(-1, 35)
@@ -506,6 +511,9 @@ def _positional(builder: _Builder, values: list[Any]) -> None:
         table = _ISKRA_LISTS.get(len(values))
         if len(values) == 12 and not isinstance(values[2], int):
             table = None  # the 15-minute energy list: its layout is not documented
+        elif len(values) in (9, 10) and not isinstance(values[1], (bytes, str)):
+            # No meter id after the list id: the 1-s list with energy totals (AMS #869).
+            table = _ISKRA_TOTALS if len(values) == 9 else None
     if list_id:
         builder.set_meter("list_id", list_id)
         builder.set_meter("manufacturer", builder.ctx.maker)
