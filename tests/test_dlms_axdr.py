@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 import pytest
 
 from custom_components.han_port.han.decoder import Decoder
@@ -23,6 +24,7 @@ from custom_components.han_port.han.dlms.axdr import (
 from custom_components.han_port.han.model import (
     ErrorCode,
     MalformedError,
+    Message,
     Rejected,
     TruncatedError,
 )
@@ -383,3 +385,24 @@ def test_compact_array_with_more_values_than_the_bound() -> None:
 
 def test_compact_array_of_empty_contents_is_empty() -> None:
     assert decode(bytes.fromhex("130000"), 0) == ([], 3)
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            # Type tags and small counts/lengths, so that nested and compact shapes turn up.
+            st.sampled_from([bytes((tag,)) for tag in (0, 1, 2, 3, 6, 9, 10, 17, 18, 19, 22)]),
+            st.binary(max_size=3),
+        ),
+        max_size=24,
+    )
+)
+@example([b"\x13", b"\x00", b"\x01", b"\x00"])  # compact array of nulls: once an endless loop
+@example([b"\x13\x02\x00", b"\x01\x00"])
+def test_any_notification_body_is_decoded_or_rejected(tokens: list[bytes]) -> None:
+    """Whatever follows a data-notification header: a result, never a hang or a crash."""
+    body = b"".join(tokens)
+    for result in Decoder().decode_capture(b"\x0f\x00\x00\x00\x01\x00" + body):
+        assert isinstance(result, Message | Rejected)
