@@ -36,6 +36,9 @@ from custom_components.han_port.detect import Detection, Outcome
 from .common import (
     AT_EK,
     AT_FRAME,
+    DK_AK,
+    DK_EK,
+    DK_FRAME,
     HDLC_NO,
     LU_AK,
     LU_EK,
@@ -255,6 +258,29 @@ async def test_swapped_keys_are_corrected(hass: HomeAssistant, pty: Pty, stop_ta
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["data"][CONF_EK] == LU_EK.lower()
     assert result["data"][CONF_AK] == LU_AK.lower()
+    await hass.async_block_till_done()
+
+
+async def test_dlms_swapped_keys_and_system_title_as_unique_id(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    """Danish Kamstrup sends no meter id: its DLMS system title identifies it."""
+    meter = Meter([DK_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "dk_kamstrup")
+    assert result["step_id"] == "keys"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: DK_AK, CONF_AK: DK_EK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["keys"] == "⇄"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "4B414D4501349083"
+    assert result["data"][CONF_EK] == DK_EK.lower()
+    assert result["data"][CONF_AK] == DK_AK.lower()
     await hass.async_block_till_done()
 
 

@@ -759,3 +759,13 @@ def test_ciphered_message_inside_gbt_inside_mbus() -> None:
         outs += [session.push_frame(f) for w in wires for f in frames_of(w, FrameKind.MBUS)]
     assert outs[:-1] == [None] * 5
     check_dk(outs[-1], notes=[])
+
+
+def test_system_title_identifies_the_meter() -> None:
+    message = dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(DK_APDU)
+    assert message is not None
+    assert message.meter.system_title == DK_TITLE.hex().upper()
+    assert message.meter.meter_id is None  # the Danish list carries no id register
+    plain = DlmsSession(Keys()).decode_apdu(KAIFA_LIST1)
+    assert plain is not None
+    assert plain.meter.system_title is None

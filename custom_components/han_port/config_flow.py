@@ -509,7 +509,12 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         if "keys_swapped" in message.notes and CONF_AK in self._data:
             self._data[CONF_EK], self._data[CONF_AK] = self._data[CONF_AK], self._data[CONF_EK]
         meter = message.meter
-        unique_id = self._data.get(CONF_METER_ID) or meter.meter_id or self._data[CONF_PORT]
+        unique_id = (
+            self._data.get(CONF_METER_ID)
+            or meter.meter_id
+            or meter.system_title
+            or self._data[CONF_PORT]
+        )
         name = " ".join(part for part in (meter.manufacturer, meter.model) if part)
         self._found = _Found(str(unique_id), f"{name or self._profile.name} {unique_id}")
 

@@ -291,11 +291,11 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     def _merge(self, data: MeterData, message: Message) -> bool:
         data.readings.update(message.readings)
         changed = False
-        for name in ("meter_id", "manufacturer", "model", "list_id"):
+        for name in ("meter_id", "manufacturer", "model", "list_id", "system_title"):
             value = getattr(message.meter, name)
             if value and getattr(data.meter, name) != value:
                 setattr(data.meter, name, value)
-                changed = changed or name != "list_id"
+                changed = changed or name in ("meter_id", "manufacturer", "model")
         data.format = message.format
         if message.timestamp is not None:
             data.timestamp = message.timestamp

@@ -60,7 +60,7 @@ async def async_get_config_entry_diagnostics(
         "connected": coordinator.connected,
         "available": coordinator.last_update_success,
         "detected_format": data.format,
-        "meter": asdict(data.meter),
+        "meter": async_redact_data(asdict(data.meter), TO_REDACT),
         "messages": data.messages,
         "counters": counters,
         "recent_frames": [

@@ -49,6 +49,7 @@ def message_json(message: Message) -> dict[str, Any]:
             "manufacturer": meter.manufacturer,
             "model": meter.model,
             "list_id": meter.list_id,
+            "system_title": meter.system_title,
         },
         "timestamp": message.timestamp.isoformat() if message.timestamp else None,
         "notes": message.notes,

@@ -120,6 +120,8 @@ class MeterIdentity:
     manufacturer: str | None = None
     model: str | None = None
     list_id: str | None = None
+    #: DLMS system title (16 hex digits): unique per meter, also when no id register is sent.
+    system_title: str | None = None
 
 
 @dataclass(slots=True)

@@ -283,6 +283,8 @@ class DlmsSession:
             message.timestamp = parse_datetime(notification.date_time)
         ctx = ListContext(maker_from_title(title), self.country)
         apply_body(message, notification.body, ctx)
+        if title and len(title) == 8 and any(title):
+            message.meter.system_title = title.hex().upper()
         if message.meter.manufacturer is None:
             message.meter.manufacturer = ctx.maker
         return message
