@@ -1,9 +1,11 @@
-"""Check that every Home Assistant name the integration imports exists in another HA release.
+"""Check that every Home Assistant name the integration uses exists in another HA release.
 
 Usage: .venv/bin/python scripts/ha_compat.py HOMEASSISTANT_SOURCE_DIR
 (the directory holding ``homeassistant/``, e.g. an unpacked wheel; ``scripts/ha-compat``
-downloads and unpacks one). HA releases after 2026.2 use Python 3.14 syntax, so a module
-that Python 3.13 cannot parse is scanned for its top-level names with regular expressions.
+downloads and unpacks one). Checked: every ``from homeassistant… import name``, and every
+attribute used on an imported Home Assistant module (``ir.async_create_issue``). Not checked:
+members of imported classes and enums. HA releases after 2026.2 use Python 3.14 syntax, so a
+module that Python 3.13 cannot parse is scanned for its top-level names with regular expressions.
 """
 
 from __future__ import annotations
@@ -14,75 +16,97 @@ import re
 import sys
 
 INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "han_port"
-_TOP_LEVEL = re.compile(
-    r"^(?:async\s+def|def|class|type)\s+(\w+)|^(\w+)\s*[:=]|^from\s+\S+\s+import\s+\(?([^)]*?)\)?$",
-    re.MULTILINE | re.DOTALL,
-)
+_DEFINED = re.compile(r"^(?:async\s+def|def|class|type)\s+(\w+)|^(\w+)\s*[:=]", re.MULTILINE)
+_IMPORTED = re.compile(r"^(?:from\s+\S+\s+)?import\s+(\([^)]*\)|[^\n]*)", re.MULTILINE)
 
 
-def defined_names(source: Path) -> set[str] | None:
-    """Names a module defines or re-exports (None when the module does not exist)."""
-    package = source.with_suffix("")
-    path = package / "__init__.py" if package.is_dir() else source
-    if not path.exists():
+def _module_file(root: Path, module: str) -> tuple[Path, Path | None]:
+    """(package directory or module path without suffix, the file holding its names)."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.exists():
+            return base, candidate
+    return base, None
+
+
+def defined_names(root: Path, module: str) -> set[str] | None:
+    """Names a module defines, imports or has as submodules (None when it does not exist)."""
+    base, path = _module_file(root, module)
+    if path is None:
         return None
+    names = {child.stem for child in base.iterdir()} if base.is_dir() else set()
     text = path.read_text(encoding="utf-8")
-    names = {child.stem for child in package.iterdir()} if package.is_dir() else set()
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        for match in _TOP_LEVEL.finditer(text):
-            names.update(match.group(1, 2) if match.group(3) is None else ())
-            if match.group(3):
-                names.update(re.findall(r"(?:as\s+)?(\w+)\s*(?:,|$)", match.group(3)))
-        return {name for name in names if name}
-    for node in tree.body:
+        return names | _scan(text)
+    for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign | ast.TypeAlias) and isinstance(
-            target := getattr(node, "target", None) or node.name, ast.Name
-        ):
-            names.add(target.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.TypeAlias) and isinstance(node.name, ast.Name):
+            names.add(node.name.id)
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.Try | ast.If):
-            names.update(_nested_names(node))
     return names
 
 
-def _nested_names(node: ast.AST) -> set[str]:
-    found: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.ImportFrom | ast.Import):
-            found.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
-        elif isinstance(child, ast.FunctionDef | ast.ClassDef):
-            found.add(child.name)
-    return found
+def _scan(text: str) -> set[str]:
+    """Top-level names of a module, by regular expressions (for syntax we cannot parse)."""
+    names = {a or b for a, b in _DEFINED.findall(text)}
+    for group in _IMPORTED.findall(text):
+        for part in group.strip("()").split(","):
+            words = re.sub(r"#.*", "", part).split()
+            if words:
+                names.add(words[-1].split(".")[0])
+    return names
 
 
-def imported_names() -> list[tuple[str, str, str]]:
-    """(file, module, name) for every ``from homeassistant… import name`` of the integration."""
-    found = []
+def used_names() -> list[tuple[str, str, str]]:
+    """(file, module, name) for every Home Assistant name the integration uses."""
+    found: list[tuple[str, str, str]] = []
     for path in sorted(INTEGRATION.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules: dict[str, str] = {}  # local alias -> Home Assistant module
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("homeassistant"):
-                found.extend((path.name, node.module or "", a.name) for a in node.names)
-    return found
+                for alias in node.names:
+                    found.append((path.name, node.module or "", alias.name))
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("homeassistant.") and alias.asname:
+                        modules[alias.asname] = alias.name
+        found.extend(
+            (path.name, modules[node.value.id], node.attr)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        )
+    return sorted(set(found))
 
 
 def main(root: Path) -> int:
-    """Print each missing name; the exit status is the number missing."""
-    imports = imported_names()
+    """Print each missing name; exit status 1 when any is missing."""
+    used = used_names()
     missing = 0
-    for file, module, name in imports:
-        names = defined_names(root.joinpath(*module.split(".")).with_suffix(".py"))
+    for file, module, name in used:
+        names = defined_names(root, module)
+        if names is None:
+            # ``module`` may be a class or constant imported from its parent: its members
+            # are not checked, but it must exist there.
+            parent, _, member = module.rpartition(".")
+            if member in (defined_names(root, parent) or set()):
+                continue
         if names is None or name not in names:
             missing += 1
-            print(f"MISSING {file}: from {module} import {name}")
-    print(f"{len(imports)} imported names checked, {missing} missing")
-    return missing
+            print(f"MISSING {file}: {module}.{name}")
+    print(f"{len(used)} Home Assistant names checked, {missing} missing")
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -279,6 +279,7 @@ async def test_dlms_swapped_keys_and_system_title_as_unique_id(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "4B414D4501349083"
+    assert result["title"] == "Kamstrup"
     assert result["data"][CONF_EK] == DK_EK.lower()
     assert result["data"][CONF_AK] == DK_AK.lower()
     await hass.async_block_till_done()

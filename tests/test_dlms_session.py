@@ -769,3 +769,7 @@ def test_system_title_identifies_the_meter() -> None:
     plain = DlmsSession(Keys()).decode_apdu(KAIFA_LIST1)
     assert plain is not None
     assert plain.meter.system_title is None
+
+
+def test_unused_keys_of_the_wrong_length_do_not_matter_for_clear_data() -> None:
+    check_dk(dk_session(Keys(ek=DK_EK, ak=DK_AK[:15])).decode_apdu(glo(0x00, DK_PLAIN)), notes=[])

@@ -26,7 +26,7 @@ from .common import Pty
 from .test_sensor import ID, message, push, state
 
 ENERGY = "1-0:1.8.0"
-ISSUE = f"{const.ISSUE_BACKWARDS}_{ENERGY}_{{entry_id}}"
+ISSUE = f"{const.ISSUE_TOTAL}_{ENERGY}_{{entry_id}}"
 
 
 def energy(wh: float) -> object:
@@ -52,7 +52,8 @@ async def coordinator(
 ) -> HanPortCoordinator:
     """A loaded entry on a quiet PTY, with a short repair threshold."""
     monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
-    monkeypatch.setattr(const, "ENERGY_BACKWARDS_ISSUE_AFTER", 3)
+    monkeypatch.setattr(const, "TOTAL_ISSUE_READINGS", 3)
+    monkeypatch.setattr(const, "TOTAL_ISSUE_AFTER", timedelta(0))
     return await _setup(hass, pty)
 
 
@@ -181,10 +182,86 @@ def test_guard_verdicts() -> None:
     guard = TotalGuard(max_per_hour=1000.0)
     assert guard.check(10.0, start) is Verdict.ACCEPTED
     assert guard.check(9.0, start) is Verdict.LOWER
-    assert guard.lower == 1
+    assert guard.held == 1
+    assert not guard.stuck(start, readings=2, after=timedelta(0))
     # 1000 per hour, plus a little slack: 1 per 3.6 s is the limit.
     assert guard.check(12.0, start + timedelta(seconds=1)) is Verdict.JUMP
+    # Held twice since ``start``: stuck once long enough.
+    assert guard.stuck(start + timedelta(minutes=20), readings=2, after=timedelta(minutes=15))
+    assert not guard.stuck(start + timedelta(minutes=10), readings=2, after=timedelta(minutes=15))
     assert guard.check(500.0, start + timedelta(minutes=30)) is Verdict.ACCEPTED
-    assert guard.lower == 0
+    assert guard.held == 0
+    assert guard.held_since is None
     assert guard.check(1.0, start, force=True) is Verdict.ACCEPTED
     assert guard.value == 1.0
+
+
+async def test_a_run_of_implausible_rises_needs_the_user_too(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    """A scale factor raised on purpose: the total jumps, and only the user can accept it."""
+    issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
+    await push(hass, coordinator, energy(100_000_000))
+    for _ in range(3):
+        await push(hass, coordinator, energy(4_000_000_000))
+    assert state(hass, ENERGY) == "100000.0"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["reported"] == "4000000.0 kWh"
+    coordinator.async_accept_lower(ENERGY)
+    await hass.async_block_till_done()
+    assert state(hass, ENERGY) == "4000000.0"
+
+
+async def test_the_issue_waits_for_time_as_well_as_readings(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    coordinator = await _setup(hass, pty)
+    issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
+    await push(hass, coordinator, energy(2_000_000))
+    for _ in range(10):
+        await push(hass, coordinator, energy(1_000))
+    # Ten held readings within seconds: a glitch until it lasts TOTAL_ISSUE_AFTER (15 min).
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert coordinator.counters.energy_dropped == 10
+
+
+async def test_issue_is_cleared_after_a_reload_and_on_removal(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    entry = coordinator.config_entry
+    issue_id = ISSUE.format(entry_id=entry.entry_id)
+    issues = ir.async_get(hass)
+    await push(hass, coordinator, energy(2_000_000))
+    for _ in range(3):
+        await push(hass, coordinator, energy(1_000))
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    # After a reload the new sensor knows about the issue and clears it when values fit.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    reloaded = entry.runtime_data
+    await push(hass, reloaded, energy(2_000_100))
+    assert state(hass, ENERGY) == "2000.1"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    # Removing the entry removes a pending issue with it.
+    for _ in range(3):
+        await push(hass, reloaded, energy(1_000))
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_reactive_energy_rise_limit_is_in_its_own_unit(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    reactive = "1-0:3.8.0"
+    await push(hass, coordinator, message(**{"1_0__3_8_0": (1_000_000, "varh")}))
+    assert state(hass, reactive) == "1000.0"
+    # A gigavar-hour within a second is as implausible as a gigawatt-hour.
+    await push(hass, coordinator, message(**{"1_0__3_8_0": (1_000_000_000_000, "varh")}))
+    assert state(hass, reactive) == "1000.0"
+    await push(hass, coordinator, message(**{"1_0__3_8_0": (1_000_200, "varh")}))
+    assert state(hass, reactive) == "1000.2"

@@ -201,6 +201,7 @@ def test_describe_submeters_and_identity() -> None:
     msg.add("0-1:24.2.1", 12.5, "m³")
     msg.add("0-2:24.2.1", 1.25, "GJ")
     msg.add("0-3:24.3.0", 3.0, "m³")
+    msg.add("0-4:24.2.1", 1_250_000, "Wh")  # a heat meter counting in Wh
     msg.add("0-1:96.1.0", "123")
     msg.add("0-0:96.1.0", "meter id")
     msg.add("1-1:0.2.129", "list")
@@ -210,6 +211,9 @@ def test_describe_submeters_and_identity() -> None:
     data = MeterData(readings=msg.readings)
     assert describe("0-1:24.2.1", data)[0].key == "water"
     assert describe("0-2:24.2.1", data)[0].key == "heat"
+    heat_wh, channel = describe("0-4:24.2.1", data)
+    assert heat_wh is not None
+    assert (heat_wh.key, heat_wh.native_unit_of_measurement, channel) == ("heat", "kWh", 4)
     assert describe("0-3:24.3.0", data)[0].key == "gas"
     assert describe("0-1:96.1.0", data) == (None, 1)
     assert describe("0-0:96.1.0", data) == (None, 0)

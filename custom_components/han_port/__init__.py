@@ -8,7 +8,7 @@ from homeassistant.const import Platform
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
-from .const import DOMAIN, ISSUE_DECRYPTION, ISSUE_SILENT
+from .const import DOMAIN, ISSUE_DECRYPTION, ISSUE_SILENT, ISSUE_TOTAL
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
 from .entity import meter_device_info
 
@@ -67,3 +67,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> 
     """Remove the entry's repair issues with it."""
     for kind in (ISSUE_DECRYPTION, ISSUE_SILENT):
         ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry.entry_id}")
+    held = f"_{entry.entry_id}"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(ISSUE_TOTAL) and issue_id.endswith(held):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

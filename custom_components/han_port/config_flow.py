@@ -516,7 +516,10 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             or self._data[CONF_PORT]
         )
         name = " ".join(part for part in (meter.manufacturer, meter.model) if part)
-        self._found = _Found(str(unique_id), f"{name or self._profile.name} {unique_id}")
+        name = name or self._profile.name
+        # The system title stays out of the title (diagnostics redact it, the title is shown).
+        title = name if unique_id == meter.system_title else f"{name} {unique_id}"
+        self._found = _Found(str(unique_id), title)
 
     async def _async_show_failure(self, outcome: Outcome) -> ConfigFlowResult:
         errors = {"base": outcome.value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 from typing import Final
 
@@ -52,8 +53,10 @@ SILENCE_INTERVALS: Final = 3
 SILENT_ISSUE_AFTER: Final = 900.0
 #: Consecutive key failures (no decoded frame in between) that start re-authentication.
 AUTH_FAILURE_LIMIT: Final = 5
-#: Lower readings of a total in a row after which a repair issue asks the user to accept them.
-ENERGY_BACKWARDS_ISSUE_AFTER: Final = 30
+#: A total held (lower, or an implausible rise) for this many readings in a row and this long
+#: raises a repair issue that lets the user accept the meter's value.
+TOTAL_ISSUE_READINGS: Final = 3
+TOTAL_ISSUE_AFTER: Final = timedelta(minutes=15)
 #: Highest plausible average power (W) between two energy readings; faster is a bad frame.
 ENERGY_MAX_POWER: Final = 1_000_000.0
 #: Frames remembered for diagnostics.
@@ -62,4 +65,4 @@ RECENT_FRAMES: Final = 10
 # Repair issue ids (suffixed with the entry id).
 ISSUE_SILENT: Final = "meter_silent"
 ISSUE_DECRYPTION: Final = "decryption_failing"
-ISSUE_BACKWARDS: Final = "energy_backwards"
+ISSUE_TOTAL: Final = "total_held"

@@ -33,9 +33,9 @@ from .const import (
     DEFAULT_MIN_INTERVAL,
     DEFAULT_SCALE,
     DOMAIN,
-    ISSUE_BACKWARDS,
     ISSUE_DECRYPTION,
     ISSUE_SILENT,
+    ISSUE_TOTAL,
     LOGGER,
     RECENT_FRAMES,
 )
@@ -389,16 +389,20 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             },
         )
 
+    def total_issue_id(self, obis: str) -> str:
+        """The repair issue of a held total (one per register and entry)."""
+        return self._issue_id(f"{ISSUE_TOTAL}_{obis}")
+
     @callback
-    def energy_backwards(self, obis: str, name: str, held: str, reported: str) -> None:
-        """A total keeps reporting less than Home Assistant has: ask the user."""
+    def total_held(self, obis: str, name: str, held: str, reported: str) -> None:
+        """A total keeps reporting what Home Assistant cannot follow: ask the user."""
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self._issue_id(f"{ISSUE_BACKWARDS}_{obis}"),
+            self.total_issue_id(obis),
             is_fixable=True,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_BACKWARDS,
+            translation_key=ISSUE_TOTAL,
             translation_placeholders={
                 "title": self.config_entry.title,
                 "sensor": name,
@@ -409,9 +413,9 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         )
 
     @callback
-    def energy_forward(self, obis: str) -> None:
+    def total_follows(self, obis: str) -> None:
         """The total is consistent again (or the user accepted it): drop its issue."""
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(f"{ISSUE_BACKWARDS}_{obis}"))
+        ir.async_delete_issue(self.hass, DOMAIN, self.total_issue_id(obis))
 
     @callback
     def async_accept_lower(self, obis: str) -> None:

@@ -1,9 +1,9 @@
 """The guard that keeps a total (energy, gas, water) from ever going backwards in Home Assistant.
 
 A lower value is never published: a corrupt-but-valid frame, a decoder change or a swapped
-meter would otherwise make the Energy dashboard count the whole register again. A jump
-faster than any household can consume is dropped the same way. When the meter keeps
-reporting a lower value, the sensor raises a repair issue and only the user can accept it.
+meter would otherwise make the Energy dashboard count the whole register again. A rise faster
+than any household can consume is held the same way. When the meter keeps reporting such a
+value, the sensor raises a repair issue and only the user can accept it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
 #: A rise is implausible when it is more than this much above ``max_per_hour * hours``.
 _SLACK_HOURS = 0.001
@@ -29,18 +29,21 @@ class Verdict(StrEnum):
 
 @dataclass(slots=True)
 class TotalGuard:
-    """The last published value of one total, and how many lower values came since."""
+    """The last published value of one total, and the run of values held since."""
 
     max_per_hour: float
     value: float | None = None
     at: datetime | None = None
-    lower: int = 0
+    #: Values held in a row, and when the first of them came.
+    held: int = 0
+    held_since: datetime | None = None
 
     def seed(self, value: float, at: datetime) -> None:
         """Start from a value Home Assistant already has (restored after a restart)."""
         self.value = value
         self.at = at
-        self.lower = 0
+        self.held = 0
+        self.held_since = None
 
     def check(self, value: float, now: datetime, *, force: bool = False) -> Verdict:
         """Accept ``value`` if it keeps the total monotonic and plausible."""
@@ -49,10 +52,20 @@ class TotalGuard:
             self.seed(value, now)
             return Verdict.ACCEPTED
         if value < last:
-            self.lower += 1
-            return Verdict.LOWER
+            return self._hold(Verdict.LOWER, now)
         hours = max((now - at).total_seconds(), 1.0) / 3600
         if value - last > self.max_per_hour * (hours + _SLACK_HOURS):
-            return Verdict.JUMP
+            return self._hold(Verdict.JUMP, now)
         self.seed(value, now)
         return Verdict.ACCEPTED
+
+    def stuck(self, now: datetime, *, readings: int, after: timedelta) -> bool:
+        """True once at least ``readings`` values in a row were held for ``after`` or longer."""
+        since = self.held_since
+        return since is not None and self.held >= readings and now - since >= after
+
+    def _hold(self, verdict: Verdict, now: datetime) -> Verdict:
+        self.held += 1
+        if self.held_since is None:
+            self.held_since = now
+        return verdict

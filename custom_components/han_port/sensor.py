@@ -30,9 +30,11 @@ from homeassistant.const import (
     UnitOfVolume,
 )
 from homeassistant.core import callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from . import const
+from .const import DOMAIN
 from .entity import HanPortEntity
 from .guard import TotalGuard, Verdict
 
@@ -53,6 +55,8 @@ PARALLEL_UPDATES = 0
 KVARH = "kvarh"
 KVAH = "kVAh"
 
+#: A sensor's unit -> the library unit it is converted from (for the guard's rise limit).
+_BASE_UNIT: dict[str, str] = {UnitOfEnergy.KILO_WATT_HOUR: "Wh", KVARH: "varh", KVAH: "VAh"}
 #: The library's normalised unit -> (unit the sensor shows, factor).
 _CONVERT: dict[str | None, tuple[str, float]] = {
     "Wh": (UnitOfEnergy.KILO_WATT_HOUR, 0.001),
@@ -277,6 +281,15 @@ WATER = HanSensorEntityDescription(
     native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
     suggested_display_precision=3,
 )
+#: A heat meter that counts in Wh (shown in kWh, like electricity).
+HEAT_ENERGY = HanSensorEntityDescription(
+    key="heat",
+    translation_key="heat",
+    device_class=SensorDeviceClass.ENERGY,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    suggested_display_precision=3,
+)
 HEAT = HanSensorEntityDescription(
     key="heat",
     translation_key="heat",
@@ -380,8 +393,10 @@ def describe(obis: str, data: MeterData) -> tuple[HanSensorEntityDescription | N
             return None, channel
         reading = data.readings[obis]
         kind = data.readings.get(f"0-{channel}:24.1.0")
-        if reading.unit in {"GJ", "Wh"}:
+        if reading.unit == "GJ":
             return HEAT, channel
+        if reading.unit == "Wh":
+            return HEAT_ENERGY, channel
         if kind is not None and str(kind.value) in {"6", "7"}:
             return WATER, channel
         return GAS, channel
@@ -490,8 +505,9 @@ class HanRegisterSensor(HanPortEntity, SensorEntity):
 class HanTotalSensor(HanRegisterSensor, RestoreSensor):
     """A total (energy, gas, water): never lower than what Home Assistant already has.
 
-    The value survives restarts; a lower value from the meter is dropped and counted, and
-    when the meter keeps sending one, a repair issue lets the user accept it.
+    The value survives restarts. A lower value, or a rise no household could cause, is held
+    and counted; when the meter keeps sending such values, a repair issue lets the user
+    accept the meter's value (a replaced meter, a changed scale factor).
     """
 
     def __init__(
@@ -505,12 +521,16 @@ class HanTotalSensor(HanRegisterSensor, RestoreSensor):
         super().__init__(coordinator, obis, description, channel)
         self._seen: Reading | None = None
         self._issue = False
-        max_per_hour = _convert(const.ENERGY_MAX_POWER, "Wh", description, coordinator.scale)
+        # The highest plausible rise per hour, in the sensor's own unit.
+        base = _BASE_UNIT.get(description.native_unit_of_measurement or "", "Wh")
+        max_per_hour = _convert(const.ENERGY_MAX_POWER, base, description, coordinator.scale)
         self._guard = TotalGuard(max_per_hour=abs(max_per_hour))
 
     async def async_added_to_hass(self) -> None:
         """Start from the value Home Assistant had before a restart or reload."""
         await super().async_added_to_hass()
+        issue_id = self.coordinator.total_issue_id(self._obis)
+        self._issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id) is not None
         last = await self.async_get_last_sensor_data()
         state = await self.async_get_last_state()
         if (
@@ -544,17 +564,19 @@ class HanTotalSensor(HanRegisterSensor, RestoreSensor):
         if value is None:
             return
         coordinator.accept_lower.discard(self._obis)
-        verdict = self._guard.check(value, dt_util.utcnow(), force=forced)
-        if verdict is Verdict.ACCEPTED:
+        now = dt_util.utcnow()
+        if self._guard.check(value, now, force=forced) is Verdict.ACCEPTED:
             if self._issue:
                 self._issue = False
-                coordinator.energy_forward(self._obis)
+                coordinator.total_follows(self._obis)
             return
         coordinator.counters.energy_dropped += 1
-        if verdict is Verdict.LOWER and self._guard.lower == const.ENERGY_BACKWARDS_ISSUE_AFTER:
+        if not self._issue and self._guard.stuck(
+            now, readings=const.TOTAL_ISSUE_READINGS, after=const.TOTAL_ISSUE_AFTER
+        ):
             self._issue = True
             unit = self.native_unit_of_measurement or ""
-            coordinator.energy_backwards(
+            coordinator.total_held(
                 self._obis,
                 self.entity_id,
                 f"{self._guard.value} {unit}".strip(),

@@ -197,7 +197,7 @@ class DlmsSession:
             raise UnsupportedError(msg)
         ek, ak = self.keys.ek, self.keys.ak
         for key, name in ((ek, "encryption key (EK)"), (ak, "authentication key (AK)")):
-            if key and len(key) != _KEY_LEN:
+            if key and len(key) != _KEY_LEN and sc & (_SC_AUTH | _SC_ENC):
                 msg = f"the {name} must be 16 bytes (32 hex characters)"
                 raise WrongKeyError(msg)
         if sc & _SC_AUTH and len(glo.body) < TAG_LEN:
