@@ -406,3 +406,14 @@ def test_any_notification_body_is_decoded_or_rejected(tokens: list[bytes]) -> No
     body = b"".join(tokens)
     for result in Decoder().decode_capture(b"\x0f\x00\x00\x00\x01\x00" + body):
         assert isinstance(result, Message | Rejected)
+
+
+def test_compact_array_whose_one_element_holds_billions_of_nulls() -> None:
+    # Found by fuzzing: the element is wider than the contents, so the count guard saw 0
+    # elements, and decoding the one element built 65535 x 65535 nulls.
+    data = bytes.fromhex("13010002020201ffff01ffff00110100")
+    with pytest.raises(MalformedError):
+        decode(data, 0)
+    hdlc = bytes.fromhex("7ea0220321130364e6e7000f000000010013010002020201ffff01ffff0011010035be7e")
+    results = Decoder().decode_capture(hdlc)
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.MALFORMED]

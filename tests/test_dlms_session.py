@@ -15,7 +15,7 @@ from custom_components.han_port.han.crc import crc16_x25
 from custom_components.han_port.han.crypto import gcm_open, gcm_seal
 from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.dlms import DlmsSession, HdlcFramer, MbusFramer
-from custom_components.han_port.han.dlms.session import MAX_MESSAGE
+from custom_components.han_port.han.dlms.session import MAX_MESSAGE, MAX_PIECES
 from custom_components.han_port.han.framing import Frame, FrameKind
 from custom_components.han_port.han.model import (
     AuthenticationError,
@@ -773,3 +773,24 @@ def test_system_title_identifies_the_meter() -> None:
 
 def test_unused_keys_of_the_wrong_length_do_not_matter_for_clear_data() -> None:
     check_dk(dk_session(Keys(ek=DK_EK, ak=DK_AK[:15])).decode_apdu(glo(0x00, DK_PLAIN)), notes=[])
+
+
+def test_empty_hdlc_segments_are_rejected_not_collected() -> None:
+    # Found by fuzzing: a segmented frame without information field, valid FCS, repeated.
+    frame = bytes.fromhex("7ea80703211327df7e")
+    decoder = Decoder(Keys())
+    results = decoder.feed(frame * 5000)
+    assert len(results) == 5000
+    assert {r.code for r in results if isinstance(r, Rejected)} == {ErrorCode.MALFORMED}
+
+
+def test_too_many_pieces_are_dropped() -> None:
+    session = DlmsSession(Keys())
+    segment = Frame(FrameKind.HDLC, b"\x00", 10, segmented=True)
+    for _ in range(MAX_PIECES):
+        assert session.push_frame(segment) is None
+    with pytest.raises(MalformedError):
+        session.push_frame(segment)
+    # The buffer starts again: a whole message after it decodes.
+    message = session.push_frame(Frame(FrameKind.HDLC, KAIFA_LIST1, len(KAIFA_LIST1)))
+    assert message is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PORT, STATE_UNAVAILABLE
@@ -301,3 +302,33 @@ async def test_sub_meter_device_can_be_removed(
         response = await client.receive_json()
         assert response["success"] is allowed
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_decoder_bug_does_not_stop_the_reader(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception out of the decoder is logged once; a fresh decoder reads on."""
+    from custom_components.han_port.han.decoder import Decoder
+
+    original = Decoder.feed
+    failures = 0
+
+    def flaky(self: Decoder, data: bytes, *, final: bool = False) -> list[Any]:
+        nonlocal failures
+        if failures < 2:
+            failures += 1
+            msg = "simulated decoder bug"
+            raise IndexError(msg)
+        return original(self, data, final=final)
+
+    with patch.object(Decoder, "feed", flaky):
+        meter = Meter([P1_NL])
+        meter.start_pty(pty)
+        stop_tasks.append(meter)
+        entry = await setup_entry(hass, pty.path)
+        power = f"{NL_ID}_1-0:1.7.0"
+        await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    coordinator = entry.runtime_data
+    assert coordinator.counters.other >= 2
+    assert caplog.text.count("the decoder failed") == 1
+    assert coordinator.counters.ok >= 1

@@ -18,9 +18,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.han_port.han.crc import crc16_arc
+from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.framing import Frame, FrameKind, ScanStatus
 from custom_components.han_port.han.model import (
     ChecksumError,
+    ErrorCode,
     HanError,
     Keys,
     MalformedError,
@@ -503,15 +505,16 @@ def test_unpadded_crc() -> None:
 
 def _stream() -> bytes:
     parts = [b"\x00\xffgarbage\r\n", wire(BY_ID["dp_v5"])[:300]]  # a half telegram first
+    # Telegrams without a CRC first: once a line has carried CRCs, a missing one is damage.
     for name in (
+        "dp_v2_2",
+        "dp_q3d_b1024",
         "dp_v4_2",
         "esl_accumulator_crc_lowercase",
-        "dp_v2_2",
         "dp_v5_badcrc",
         "dr_fluvius",
         "dp_unpadded_crc_heat",
         "dr_example_dsmr50_test_serial",
-        "dp_q3d_b1024",
         "dp_eon_hu",
     ):
         parts.append(wire(BY_ID[name]))
@@ -536,13 +539,13 @@ def test_chunking_gives_identical_results(chunk: int) -> None:
     assert _summary(decode(data, chunk=chunk)) == _summary(whole)
     good = messages(whole)
     assert [m.meter.manufacturer for m in good] == [
-        "KFM",
-        "KFM",
         "ISk",
+        "ESY",
+        "KFM",
+        "KFM",
         "FLU",
         "NWA",
         "ISk",
-        "ESY",
         "SAG",
     ]
     assert [type(r.error) for r in whole if isinstance(r, Rejected)] == [ChecksumError]
@@ -636,3 +639,19 @@ def test_random_chunking_matches_whole(data: st.DataObject) -> None:
         f.payload for f in whole if isinstance(f, Frame)
     ]
     assert len([f for f in whole if isinstance(f, Frame)]) == 2
+
+
+def test_a_meter_that_sends_crcs_cannot_drop_one() -> None:
+    """Found by fuzzing: a footer damaged into a bare '!' switched the CRC check off."""
+    good = str(BY_ID["dp_v5"]["telegram"]).encode()
+    bang = good.rindex(b"!")
+    tampered = good[:bang].replace(b"1-0:1.8.1(00", b"1-0:1.8.1(90", 1) + b"!\nEEE\r\n"
+    decoder = Decoder()
+    first = decoder.feed(good)
+    assert [type(r) for r in first] == [Message]
+    second = decoder.feed(tampered + good, final=True)
+    assert [r.code for r in second if isinstance(r, Rejected)] == [ErrorCode.CHECKSUM]
+    assert len([r for r in second if isinstance(r, Message)]) == 1
+    # A meter that never sent a CRC (DSMR 2.2) is still read.
+    bare = Decoder().decode_capture(str(BY_ID["dp_v2_2"]["telegram"]).encode())
+    assert [type(r) for r in bare] == [Message]

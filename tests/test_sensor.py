@@ -257,6 +257,11 @@ async def test_counters_notes_and_decryption_issue(
     await push(hass, coordinator, swapped)
     await push(hass, coordinator, swapped)
     assert caplog.text.count("keys are swapped") == 1
+    unverified = message(**{"1_0__1_7_0": (5, "W")})
+    unverified.notes.append("tag_not_verified")
+    await push(hass, coordinator, unverified)
+    await push(hass, coordinator, unverified)
+    assert caplog.text.count("no authentication key (AK) is configured") == 1
 
     monkeypatch.setattr(const, "AUTH_FAILURE_LIMIT", 2)
     for _ in range(2):

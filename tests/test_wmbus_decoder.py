@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.han_port.han.model import (
+    ErrorCode,
     Message,
     NoKeyError,
     Rejected,
@@ -151,3 +152,26 @@ def test_bench_helpers() -> None:
     assert isinstance(message, Message)
     assert message.readings["1-0:1.8.0"].value == 4504782
     assert bench_gama350(5) > 0
+
+
+def test_afl_header_too_short_for_its_message_control_is_rejected() -> None:
+    # Found by fuzzing: AFL length 2 whose flags announce a message-control byte.
+    frame = bytes.fromhex("0e44ed147856341201029002002000")
+    rejected = WmbusDecoder().decode_frame(frame)
+    assert isinstance(rejected, Rejected)
+    assert rejected.code is ErrorCode.MALFORMED
+    results = WmbusDecoder(receiver="raw").feed(frame, final=True)
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.MALFORMED]
+
+
+def test_a_source_that_sends_dll_crcs_cannot_drop_them() -> None:
+    """Found by fuzzing: a format-B frame whose CRC failed was taken as a CRC-free frame."""
+    key = bytes(range(16))
+    with_crcs = add_format_b_crcs(gama350_frame(key, "12345678"))
+    damaged = bytearray(with_crcs)
+    damaged[18] ^= 0x01
+    decoder = WmbusDecoder({"12345678": key})
+    assert isinstance(decoder.decode_frame(with_crcs), Message)
+    rejected = decoder.decode_frame(bytes(damaged))
+    assert isinstance(rejected, Rejected)
+    assert rejected.code is ErrorCode.CHECKSUM

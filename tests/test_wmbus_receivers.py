@@ -5,6 +5,7 @@ from __future__ import annotations
 from binascii import crc_hqx
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from custom_components.han_port.han.wmbus.receivers import (
     CulReceiver,
     Im871aReceiver,
     Item,
+    RawReceiver,
     Received,
     Receiver,
     make_receiver,
@@ -219,3 +221,20 @@ def test_rejected_items_pass_through_the_decoder() -> None:
     assert isinstance(results[0], Rejected)
     assert isinstance(results[0].error, ChecksumError)
     assert not isinstance(results[0].error, MalformedError | TruncatedError)
+
+
+def test_raw_hex_garbage_is_not_rescanned_at_every_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by fuzzing: 64 KiB of hex digits took seconds, one line scan per byte."""
+    calls = 0
+    original = RawReceiver._hex_line
+
+    def counting(self: RawReceiver, *args: Any, **kwargs: Any) -> tuple[str, int]:
+        nonlocal calls
+        calls += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RawReceiver, "_hex_line", counting)
+    receiver = RawReceiver()
+    receiver.feed(b"0" * 65536)
+    receiver.feed(b"", final=True)
+    assert calls <= 4

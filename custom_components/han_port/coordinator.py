@@ -121,6 +121,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self._key_failures = 0
         self._reauth_started = False
         self._swapped_logged = False
+        self._unverified_logged = False
+        self._decoder_bug_logged = False
         self._silent_issue = False
         self._decrypt_issue = False
         #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
@@ -226,11 +228,32 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 return "silent"
             if not data:
                 return "port_closed"
-            for result in decoder.feed(data):
+            try:
+                results = decoder.feed(data)
+            except Exception:  # noqa: BLE001 - a decoder bug must not stop the reader
+                decoder = self._decoder_failed(len(data))
+                continue
+            for result in results:
                 if isinstance(result, Message):
                     self._handle_message(result)
                 else:
                     self._handle_rejected(result)
+
+    def _decoder_failed(self, size: int) -> FeedDecoder:
+        """Log a decoder bug once (with its traceback), count it, and start a fresh decoder."""
+        self.counters.other += 1
+        self.counters.last_error = "decoder_error"
+        self.counters.last_error_at = dt_util.utcnow()
+        if not self._decoder_bug_logged:
+            self._decoder_bug_logged = True
+            LOGGER.exception(
+                "Meter on %s: the decoder failed on %d bytes; they were dropped. Please report "
+                "this with the integration's diagnostics",
+                self.port_label,
+                size,
+            )
+        self.decoder = decoder = self.meter.new_decoder()
+        return decoder
 
     # ------------------------------------------------------------------ results
 
@@ -248,6 +271,14 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             LOGGER.warning(
                 "Meter on %s: the encryption and authentication keys are swapped in the "
                 "configuration; decoding works, but re-enter them the other way round",
+                self.port_label,
+            )
+        if "tag_not_verified" in message.notes and not self._unverified_logged:
+            self._unverified_logged = True
+            LOGGER.warning(
+                "Meter on %s: no authentication key (AK) is configured, so the authentication "
+                "tag of its frames cannot be checked (only that they decrypt to valid data); "
+                "add the AK with Reconfigure",
                 self.port_label,
             )
         if self._lost:

@@ -137,11 +137,19 @@ def verify_footer(telegram: bytes) -> bool | None:
 
 
 class P1Framer:
-    """Find ``/ident ... !CRC`` telegrams; verify CRC-16/ARC when the footer carries one."""
+    """Find ``/ident ... !CRC`` telegrams; verify CRC-16/ARC when the footer carries one.
+
+    Telegrams without a CRC (DSMR 2.2/3, some Iskra meters) are accepted until the meter has
+    sent one with a valid CRC: from then on a missing CRC means a damaged footer.
+    """
 
     kind = FrameKind.P1
     start_bytes = b"/"
     max_size = MAX_TELEGRAM
+
+    def __init__(self) -> None:
+        """Create a framer for one line."""
+        self.crc_seen = False
 
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a telegram starting at ``buf[start]`` (a '/')."""
@@ -171,16 +179,26 @@ class P1Framer:
                 return INVALID
             error = ChecksumError("P1 footer is not '!' and a hex CRC")
             return Scan(ScanStatus.REJECT, end, error=error)
-        if crc >= 0:
-            actual = crc16_arc_fast(buf[start : bang + 1])
-            if actual != crc:
-                if not _plausible_ident(buf, start, bang):
-                    return INVALID
-                msg = f"P1 CRC mismatch: telegram says {crc:04X}, computed {actual:04X}"
-                return Scan(ScanStatus.REJECT, _skip_line_end(buf, end), error=ChecksumError(msg))
+        failed = self._check(buf, start, bang, crc)
+        if failed is not None:
+            if crc >= 0 and not _plausible_ident(buf, start, bang):
+                return INVALID
+            return Scan(ScanStatus.REJECT, _skip_line_end(buf, end), error=failed)
         payload = buf[start:end]
         frame = Frame(FrameKind.P1, payload, len(payload))
         return Scan(ScanStatus.FRAME, _skip_line_end(buf, end), frame)
+
+    def _check(self, buf: bytes, start: int, bang: int, crc: int) -> ChecksumError | None:
+        """The CRC error of a telegram, if any (``crc`` -1: the footer has none)."""
+        if crc < 0:
+            if self.crc_seen:
+                return ChecksumError("P1 telegram without CRC from a meter that sends one")
+            return None
+        actual = crc16_arc_fast(buf[start : bang + 1])
+        if actual != crc:
+            return ChecksumError(f"P1 CRC mismatch: telegram says {crc:04X}, computed {actual:04X}")
+        self.crc_seen = True
+        return None
 
 
 # --------------------------------------------------------------------------------------

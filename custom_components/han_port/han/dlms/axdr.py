@@ -345,7 +345,9 @@ def _decode_compact(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         # Elements that take no bytes would never fill the contents: reject, do not loop.
         msg = "compact array of elements without bytes"
         raise MalformedError(msg)
-    if width and length // width * values > MAX_ITEMS * 16:
+    # At least one element is decoded whenever there are contents: bound its values too.
+    elements = max(length // width, 1) if width else 0
+    if elements * values > MAX_ITEMS * 16:
         msg = "compact array too large"
         raise MalformedError(msg)
     body = data[:end]

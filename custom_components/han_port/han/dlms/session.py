@@ -41,10 +41,47 @@ if TYPE_CHECKING:
 
 #: Largest reassembled APDU accepted (real pushes stay under 2 KiB).
 MAX_MESSAGE = 16 * 1024
+#: Most pieces (HDLC segments, M-Bus frames, GBT blocks) one message may come in.
+MAX_PIECES = 256
 _KEY_LEN = 16
 _SC_AUTH = 0x10
 _SC_ENC = 0x20
 _MBUS_LAST = 0x10
+
+
+class _Parts:
+    """The pieces of one message being reassembled: bounded in bytes and in pieces."""
+
+    __slots__ = ("length", "next", "parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.length = 0  # bytes of payload so far
+        self.size = 0  # bytes on the wire so far
+        self.next = 0  # the sequence number the next piece must have
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self.length = self.size = 0
+
+    def add(self, data: bytes, size: int, what: str) -> None:
+        """Add a piece; a message longer than MAX_MESSAGE (or of too many pieces) is dropped."""
+        self.parts.append(data)
+        self.length += len(data)
+        self.size += size
+        if self.length > MAX_MESSAGE or len(self.parts) > MAX_PIECES:
+            self.clear()
+            msg = f"{what} message too long"
+            raise MalformedError(msg)
+
+    def take(self) -> tuple[bytes, int]:
+        """The joined message and its wire size; the buffer is empty again."""
+        joined, size = b"".join(self.parts), self.size
+        self.clear()
+        return joined, size
 
 
 class DlmsSession:
@@ -54,23 +91,18 @@ class DlmsSession:
         """Create a session; ``country`` picks maker scaling where bytes cannot."""
         self.keys = keys
         self.country = country
-        self._hdlc: list[bytes] = []
-        self._hdlc_size = 0
-        self._mbus: list[bytes] = []
-        self._mbus_next = 0
-        self._mbus_size = 0
-        self._gbt: list[bytes] = []
-        self._gbt_next = 1
-        self._gbt_size = 0
+        self._hdlc = _Parts()
+        self._mbus = _Parts()
+        self._gbt = _Parts()
+        self._gbt.next = 1
 
     def reset(self) -> None:
         """Forget partial messages (after a reconnect)."""
         self._hdlc.clear()
         self._mbus.clear()
         self._gbt.clear()
-        self._hdlc_size = self._mbus_size = self._gbt_size = 0
-        self._gbt_next = 1
-        self._mbus_next = 0
+        self._gbt.next = 1
+        self._mbus.next = 0
 
     # -- frames ---------------------------------------------------------------------
     def push_frame(self, frame: Frame) -> Message | None:
@@ -89,22 +121,19 @@ class DlmsSession:
         return self._apdu(bytes(data), len(data))
 
     def _push_hdlc(self, frame: Frame) -> Message | None:
+        parts = self._hdlc
         if frame.segmented:
-            self._hdlc.append(frame.payload)
-            self._hdlc_size += frame.size
-            if sum(map(len, self._hdlc)) > MAX_MESSAGE:
-                self._hdlc.clear()
-                self._hdlc_size = 0
-                msg = "segmented HDLC message too long"
+            if not frame.payload:
+                parts.clear()
+                msg = "segmented HDLC frame without information field"
                 raise MalformedError(msg)
+            parts.add(frame.payload, frame.size, "segmented HDLC")
             return None
-        size = self._hdlc_size + frame.size
-        if self._hdlc:
-            data = b"".join((*self._hdlc, frame.payload))
-            self._hdlc.clear()
-            self._hdlc_size = 0
+        if parts:
+            parts.add(frame.payload, frame.size, "segmented HDLC")
+            data, size = parts.take()
         else:
-            data = frame.payload
+            data, size = frame.payload, frame.size
         if not data:
             return None  # a frame without information field carries nothing
         return self._apdu(data, size)
@@ -114,32 +143,23 @@ class DlmsSession:
         if ci > 0x1F:
             msg = f"M-Bus CI 0x{ci:02X} does not carry DLMS"
             raise UnsupportedError(msg)
+        parts = self._mbus
         sequence = ci & 0x0F
         if sequence == 0:
-            self._mbus.clear()
-            self._mbus_size = 0
-        elif sequence != self._mbus_next or not self._mbus:
-            self._mbus.clear()
-            self._mbus_size = 0
+            parts.clear()
+        elif sequence != parts.next or not parts:
+            parts.clear()
             msg = "M-Bus segment out of sequence"
             raise MalformedError(msg)
         # The DLMS transport puts STSAP and DTSAP (2 bytes) in front of every segment.
         if len(frame.payload) < 2:
             msg = "M-Bus DLMS segment without transport header"
             raise TruncatedError(msg)
-        self._mbus.append(frame.payload[2:])
-        self._mbus_size += frame.size
-        self._mbus_next = sequence + 1
+        parts.add(frame.payload[2:], frame.size, "segmented M-Bus")
+        parts.next = sequence + 1
         if not ci & _MBUS_LAST:
-            if sum(map(len, self._mbus)) > MAX_MESSAGE:
-                self._mbus.clear()
-                msg = "segmented M-Bus message too long"
-                raise MalformedError(msg)
             return None
-        data = b"".join(self._mbus)
-        size = self._mbus_size
-        self._mbus.clear()
-        self._mbus_size = 0
+        data, size = parts.take()
         return self._apdu(data, size)
 
     # -- APDUs ----------------------------------------------------------------------
@@ -160,29 +180,20 @@ class DlmsSession:
 
     def _gbt_block(self, data: bytes, size: int) -> Message | None:
         block = parse_gbt(data)
+        parts = self._gbt
         if block.number == 1:
-            self._gbt.clear()
-            self._gbt_size = 0
-        elif block.number != self._gbt_next or not self._gbt:
-            self._gbt.clear()
-            self._gbt_size = 0
-            self._gbt_next = 1
+            parts.clear()
+        elif block.number != parts.next or not parts:
+            parts.clear()
+            parts.next = 1
             msg = "general-block-transfer block out of sequence"
             raise MalformedError(msg)
-        self._gbt.append(block.data)
-        self._gbt_size += size
-        self._gbt_next = block.number + 1
+        parts.add(block.data, size, "general-block-transfer")
+        parts.next = block.number + 1
         if not block.last:
-            if sum(map(len, self._gbt)) > MAX_MESSAGE:
-                self._gbt.clear()
-                msg = "general-block-transfer message too long"
-                raise MalformedError(msg)
             return None
-        joined = b"".join(self._gbt)
-        total = self._gbt_size
-        self._gbt.clear()
-        self._gbt_size = 0
-        self._gbt_next = 1
+        joined, total = parts.take()
+        parts.next = 1
         if strip_llc(joined)[:1] == bytes((TAG_GBT,)):
             msg = "nested general-block-transfer"
             raise MalformedError(msg)

@@ -85,6 +85,7 @@ class WmbusDecoder:
         self.formats = FormatCache()
         self.heard: OrderedDict[str, HeardMeter] = OrderedDict()
         self._rssi: int | None = None
+        self._crcs_seen = False  # a frame with verified DLL CRCs came from this source
 
     def __repr__(self) -> str:
         """Never show keys."""
@@ -118,6 +119,8 @@ class WmbusDecoder:
     ) -> Message | Rejected | None:
         """Decode one link-layer frame; None when it comes from a meter not configured."""
         self._rssi = rssi
+        if crcs is None and self._crcs_seen:
+            crcs = True  # this source sends DLL CRCs: a frame failing them is damaged
         try:
             message = decode_telegram(
                 frame,
@@ -129,6 +132,8 @@ class WmbusDecoder:
             )
         except HanError as err:
             return Rejected(FORMAT, err, len(frame))
+        if message is not None and any(note.startswith("dll_crc_") for note in message.notes):
+            self._crcs_seen = True
         if message is not None and rssi is not None:
             message.add("rssi", rssi, "dBm")
         return message

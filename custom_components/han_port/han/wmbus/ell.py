@@ -111,6 +111,9 @@ def parse_afl(data: bytes) -> tuple[AflHeader, bytes]:
     pos = 2
     mcl = key_info = counter = mac = length_field = None
     if fcl & 0x2000:
+        if len(body) <= pos:
+            msg = "AFL header shorter than its fields"
+            raise MalformedError(msg)
         mcl = body[pos]
         pos += 1
     if fcl & 0x0200:

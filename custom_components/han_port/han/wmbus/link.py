@@ -211,7 +211,8 @@ def strip_crcs(frame: bytes, *, crcs: bool | None = None) -> tuple[bytes, str | 
     ``crcs`` None detects: a frame whose size matches format A is checked as format A; a
     frame of exactly L+1 bytes whose trailing format-B CRC verifies is format B (a random
     match has odds of 1 in 65536); anything else of L+1 bytes is taken as CRC-free.
-    ``crcs`` False skips detection (the receiver already stripped them).
+    ``crcs`` False skips detection (the receiver already stripped them); True says the frame
+    carries them (the same receiver delivered CRCs before), so a failing one is an error.
     """
     if not frame:
         msg = "empty frame"
@@ -225,11 +226,12 @@ def strip_crcs(frame: bytes, *, crcs: bool | None = None) -> tuple[bytes, str | 
     if len(frame) == format_a_length(length):
         return strip_format_a(frame), "A"
     if len(frame) == length + 1:
-        if length >= 12:
+        if crcs or length >= 12:
             try:
                 return strip_format_b(frame), "B"
             except ChecksumError:
-                pass
+                if crcs:
+                    raise
         return frame, None
     if len(frame) < length + 1:
         msg = f"frame has {len(frame)} bytes, L-field says {length + 1}"

@@ -170,7 +170,9 @@ class RawReceiver(Receiver):
         pos = 0
         while pos < len(buf):
             byte = buf[pos]
-            if byte in _HEX or buf[pos : pos + 2] in (b"0x", b"0X"):
+            # A hex text line starts a line: hex-looking garbage is not rescanned at every byte.
+            at_line_start = pos == 0 or buf[pos - 1] in b"\r\n"
+            if at_line_start and (byte in _HEX or buf[pos : pos + 2] in (b"0x", b"0X")):
                 status, end = self._hex_line(buf, pos, out, final=final)
                 if status == "more":
                     return pos
