@@ -16,10 +16,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.han_port.han.crypto import gcm_seal
+from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.framing import Frame, FrameKind, ScanStatus
 from custom_components.han_port.han.model import (
     AuthenticationError,
     ChecksumError,
+    ErrorCode,
     HanError,
     Keys,
     MalformedError,
@@ -38,6 +40,7 @@ from custom_components.han_port.han.p1_encrypted import (
     decrypt_stoen,
 )
 
+from .common import HDLC_NO
 from .test_p1 import assert_expected, decode, messages
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -500,3 +503,13 @@ def test_session_on_hand_made_frames() -> None:
     assert message.size == 10
     with pytest.raises(MalformedError):
         session.push_frame(Frame(FrameKind.P1_STOEN, stoen(b"/X\r\n\r\n!"), 10))
+
+
+def test_a_truncated_envelope_at_the_end_of_a_capture_does_not_swallow_what_follows() -> None:
+    """Found by fuzzing: a DB 08 header claiming 4 KiB made the next frame part of it."""
+    header = bytes.fromhex("db0853414700000000008210003000000000")
+    results = Decoder().decode_capture(header + HDLC_NO)
+    assert [r.code if isinstance(r, Rejected) else "message" for r in results] == [
+        ErrorCode.TRUNCATED,
+        "message",
+    ]

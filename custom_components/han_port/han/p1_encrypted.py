@@ -152,10 +152,11 @@ def _gcm_header(buf: bytes, start: int) -> _Secured | str:
     return _secured(buf, start + 10, bytes(buf[start + 2 : start + 10]))
 
 
-def _truncated(buf: bytes) -> Scan:
+def _truncated(header: _Secured) -> Scan:
+    """The capture ends inside an envelope: reject its header, and look again after it."""
     return Scan(
         ScanStatus.REJECT,
-        len(buf),
+        header.sc_pos,
         error=TruncatedError("encrypted P1 frame ends before its declared length"),
     )
 
@@ -177,7 +178,7 @@ class StoenFramer:
         n = len(buf)
         body_end = header.sc_pos + header.length
         if body_end > n:
-            return _truncated(buf) if final else NEED_MORE
+            return _truncated(header) if final else NEED_MORE
         end = body_end
         if end < n and buf[end] == 0x21:  # '!' footer with a checksum nobody can verify
             end += 1
@@ -212,7 +213,7 @@ class DsmrGcmFramer:
             return INVALID
         end = header.sc_pos + header.length
         if end > len(buf):
-            return _truncated(buf) if final else NEED_MORE
+            return _truncated(header) if final else NEED_MORE
         frame = Frame(FrameKind.DSMR_GCM, bytes(buf[start:end]), end - start)
         return Scan(ScanStatus.FRAME, end, frame)
 
