@@ -655,3 +655,13 @@ def test_a_meter_that_sends_crcs_cannot_drop_one() -> None:
     # A meter that never sent a CRC (DSMR 2.2) is still read.
     bare = Decoder().decode_capture(str(BY_ID["dp_v2_2"]["telegram"]).encode())
     assert [type(r) for r in bare] == [Message]
+
+
+def test_a_crc_split_by_a_stray_line_end_is_rejected_even_on_a_fresh_line() -> None:
+    good = str(BY_ID["dp_v5"]["telegram"]).encode()
+    bang = good.rindex(b"!")
+    for stray in (b"\n", b"\r", b"\x00"):
+        tampered = good[: bang + 1] + stray + good[bang + 2 :]
+        results = Decoder().decode_capture(tampered)
+        assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.CHECKSUM]
+        assert not [r for r in results if isinstance(r, Message)]

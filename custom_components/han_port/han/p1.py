@@ -84,7 +84,19 @@ def _footer(buf: bytes, bang: int, *, final: bool) -> tuple[int, int, int] | Non
     if digits == 0 and bang > 0 and buf[bang - 1] != 0x0A:
         # A bare '!' that does not start a line is not a DSMR 2.2 footer.
         return (ScanStatus.REJECT, j, -1)
+    if digits == 0 and _split_crc(buf, j):
+        # "!" line end, then hex digits and a line end: a CRC broken by a stray line end.
+        return (ScanStatus.REJECT, j, -1)
     return (ScanStatus.FRAME, j, crc)
+
+
+def _split_crc(buf: bytes, pos: int) -> bool:
+    """True when, after the line end at ``pos``, 1-4 hex digits end a line (already received)."""
+    pos = _skip_line_end(buf, pos)
+    end = pos
+    while end < len(buf) and end - pos < 5 and buf[end] in _HEX:
+        end += 1
+    return 0 < end - pos <= 4 and end < len(buf) and buf[end] in _LINE_END
 
 
 def _skip_line_end(buf: bytes, pos: int) -> int:
