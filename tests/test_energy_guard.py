@@ -135,46 +135,42 @@ async def test_fix_flow_for_an_unloaded_entry_changes_nothing(hass: HomeAssistan
     assert empty.__dict__["_obis"] == ""
 
 
-async def test_restored_total_is_the_floor_after_a_restart(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
-    entity_id = "sensor.meter_energy_import"
+RESTORED = "sensor.meter_energy_import"
+
+
+def _restore(hass: HomeAssistant, state: State, value: float, unit: str) -> None:
+    """Home Assistant restarting with ``state`` stored for the energy sensor."""
     er.async_get(hass).async_get_or_create(
         "sensor", DOMAIN, f"{ID}_{ENERGY}", suggested_object_id="meter_energy_import"
     )
     mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(entity_id, "1234.5", last_updated=datetime.now(UTC) - timedelta(hours=1)),
-                SensorExtraStoredData(1234.5, "kWh").as_dict(),
-            )
-        ],
+        hass, [(state, SensorExtraStoredData(value, unit).as_dict())]
     )
+
+
+async def test_restored_total_is_the_floor_after_a_restart(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    _restore(hass, State(RESTORED, "1234.5", last_updated=an_hour_ago), 1234.5, "kWh")
     coordinator = await _setup(hass, pty)
     # The first frame after the restart is lower than what Home Assistant had: held.
     await push(hass, coordinator, energy(1_000_000))
-    assert hass.states.get(entity_id).state == "1234.5"
+    assert hass.states.get(RESTORED).state == "1234.5"
     assert coordinator.counters.energy_dropped == 1
     await push(hass, coordinator, energy(1_234_600))
-    assert hass.states.get(entity_id).state == "1234.6"
+    assert hass.states.get(RESTORED).state == "1234.6"
 
 
 async def test_restored_total_in_another_unit_is_ignored(
     hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
-    entity_id = "sensor.meter_energy_import"
-    er.async_get(hass).async_get_or_create(
-        "sensor", DOMAIN, f"{ID}_{ENERGY}", suggested_object_id="meter_energy_import"
-    )
-    mock_restore_cache_with_extra_data(
-        hass, [(State(entity_id, "5000000"), SensorExtraStoredData(5_000_000, "Wh").as_dict())]
-    )
+    _restore(hass, State(RESTORED, "5000000"), 5_000_000, "Wh")
     coordinator = await _setup(hass, pty)
     await push(hass, coordinator, energy(1_000_000))
-    assert hass.states.get(entity_id).state == "1000.0"
+    assert hass.states.get(RESTORED).state == "1000.0"
 
 
 def test_guard_verdicts() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -29,14 +27,9 @@ from custom_components.han_port.han.wmbus.link import (
 )
 from custom_components.han_port.han.wmbus.security import cbc_encrypt, mode5_iv
 
-VECTORS = {
-    v["id"]: v
-    for v in (
-        json.loads(line)
-        for line in (Path(__file__).parent / "fixtures" / "wmbus.jsonl").read_text().splitlines()
-        if line.strip()
-    )
-}
+from .common import vectors_by_id
+
+VECTORS = vectors_by_id("wmbus")
 PLAIN = bytes.fromhex(VECTORS["esphome375-elgama-gama350-31397268-plain"]["bytes_hex"])
 NEW_ID = "20261234"
 

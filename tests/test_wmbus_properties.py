@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
@@ -14,14 +12,9 @@ from custom_components.han_port.han.wmbus.bench import gama350_frame
 from custom_components.han_port.han.wmbus.link import add_format_a_crcs
 from custom_components.han_port.han.wmbus.receivers import make_receiver
 
-VECTORS = {
-    v["id"]: v
-    for v in (
-        json.loads(line)
-        for line in (Path(__file__).parent / "fixtures" / "wmbus.jsonl").read_text().splitlines()
-        if line.strip()
-    )
-}
+from .common import vectors_by_id
+
+VECTORS = vectors_by_id("wmbus")
 KEY = os.urandom(16)
 GAMA = gama350_frame(KEY, "30584551")
 GAMA_CRC = add_format_a_crcs(GAMA)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from binascii import crc_hqx
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,14 +28,9 @@ from custom_components.han_port.han.wmbus.receivers import (
     make_receiver,
 )
 
-VECTORS = {
-    v["id"]: v
-    for v in (
-        json.loads(line)
-        for line in (Path(__file__).parent / "fixtures" / "wmbus.jsonl").read_text().splitlines()
-        if line.strip()
-    )
-}
+from .common import vectors_by_id
+
+VECTORS = vectors_by_id("wmbus")
 GAMA = VECTORS["wmbusmeters-pr2038-elgama-gama350-30584551-mode5"]
 GAMA_FRAME = bytes.fromhex(GAMA["bytes_hex"])
 GAMA_KEY = bytes.fromhex(GAMA["keys"]["ek"])

@@ -8,7 +8,7 @@ from homeassistant.const import Platform
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
-from .const import DOMAIN, ISSUE_DECRYPTION, ISSUE_SILENT, ISSUE_TOTAL
+from .const import DOMAIN
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
 from .entity import meter_device_info
 
@@ -64,10 +64,8 @@ async def async_remove_config_entry_device(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> None:
-    """Remove the entry's repair issues with it."""
-    for kind in (ISSUE_DECRYPTION, ISSUE_SILENT):
-        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry.entry_id}")
-    held = f"_{entry.entry_id}"
+    """Remove the entry's repair issues with it (their ids all end with the entry id)."""
+    suffix = f"_{entry.entry_id}"
     for domain, issue_id in list(ir.async_get(hass).issues):
-        if domain == DOMAIN and issue_id.startswith(ISSUE_TOTAL) and issue_id.endswith(held):
+        if domain == DOMAIN and issue_id.endswith(suffix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)

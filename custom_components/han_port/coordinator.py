@@ -52,6 +52,18 @@ type _Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
 
 _READ_SIZE = 4096
 _KEY_CODES = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY, ErrorCode.NO_KEY})
+#: Decoder notes that deserve one warning while the entry is loaded (``%s``: the port).
+_NOTE_WARNINGS = {
+    "keys_swapped": (
+        "Meter on %s: the encryption and authentication keys are swapped in the "
+        "configuration; decoding works, but re-enter them the other way round"
+    ),
+    "tag_not_verified": (
+        "Meter on %s: no authentication key (AK) is configured, so the authentication "
+        "tag of its frames cannot be checked (only that they decrypt to valid data); "
+        "add the AK with Reconfigure"
+    ),
+}
 
 
 @dataclass(slots=True)
@@ -120,8 +132,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self._backoff = const.BACKOFF_START
         self._key_failures = 0
         self._reauth_started = False
-        self._swapped_logged = False
-        self._unverified_logged = False
+        self._notes_logged: set[str] = set()  # decoder notes already warned about
         self._decoder_bug_logged = False
         self._silent_issue = False
         self._decrypt_issue = False
@@ -266,21 +277,10 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self._backoff = const.BACKOFF_START
         self._key_failures = 0
         self._reauth_started = False
-        if "keys_swapped" in message.notes and not self._swapped_logged:
-            self._swapped_logged = True
-            LOGGER.warning(
-                "Meter on %s: the encryption and authentication keys are swapped in the "
-                "configuration; decoding works, but re-enter them the other way round",
-                self.port_label,
-            )
-        if "tag_not_verified" in message.notes and not self._unverified_logged:
-            self._unverified_logged = True
-            LOGGER.warning(
-                "Meter on %s: no authentication key (AK) is configured, so the authentication "
-                "tag of its frames cannot be checked (only that they decrypt to valid data); "
-                "add the AK with Reconfigure",
-                self.port_label,
-            )
+        for note in message.notes:
+            if note in _NOTE_WARNINGS and note not in self._notes_logged:
+                self._notes_logged.add(note)
+                LOGGER.warning(_NOTE_WARNINGS[note], self.port_label)
         if self._lost:
             self._lost = False
             LOGGER.info("Meter on %s is sending data again", self.port_label)

@@ -265,39 +265,26 @@ ABSTRACT: dict[str, HanSensorEntityDescription] = {
     "0-0:17.0.0": _d("power_limit", "power_limit", enabled=False),
 }
 
-GAS = HanSensorEntityDescription(
-    key="gas",
-    translation_key="gas",
-    device_class=SensorDeviceClass.GAS,
-    state_class=SensorStateClass.TOTAL_INCREASING,
-    native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
-    suggested_display_precision=3,
-)
-WATER = HanSensorEntityDescription(
-    key="water",
-    translation_key="water",
-    device_class=SensorDeviceClass.WATER,
-    state_class=SensorStateClass.TOTAL_INCREASING,
-    native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
-    suggested_display_precision=3,
-)
+
+def _submeter_total(
+    key: str, device_class: SensorDeviceClass, unit: str
+) -> HanSensorEntityDescription:
+    """The total of an M-Bus sub-meter (gas, water, heat)."""
+    return HanSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=3,
+    )
+
+
+GAS = _submeter_total("gas", SensorDeviceClass.GAS, UnitOfVolume.CUBIC_METERS)
+WATER = _submeter_total("water", SensorDeviceClass.WATER, UnitOfVolume.CUBIC_METERS)
+HEAT = _submeter_total("heat", SensorDeviceClass.ENERGY, UnitOfEnergy.GIGA_JOULE)
 #: A heat meter that counts in Wh (shown in kWh, like electricity).
-HEAT_ENERGY = HanSensorEntityDescription(
-    key="heat",
-    translation_key="heat",
-    device_class=SensorDeviceClass.ENERGY,
-    state_class=SensorStateClass.TOTAL_INCREASING,
-    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-    suggested_display_precision=3,
-)
-HEAT = HanSensorEntityDescription(
-    key="heat",
-    translation_key="heat",
-    device_class=SensorDeviceClass.ENERGY,
-    state_class=SensorStateClass.TOTAL_INCREASING,
-    native_unit_of_measurement=UnitOfEnergy.GIGA_JOULE,
-    suggested_display_precision=3,
-)
+HEAT_ENERGY = _submeter_total("heat", SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR)
 
 
 def _timestamp(_coordinator: HanPortCoordinator, data: MeterData) -> datetime | None:

@@ -82,6 +82,29 @@ def gcm_open(
     return body
 
 
+def gcm_open_either(
+    sc: int, system_title: bytes, frame_counter: bytes, body: bytes, ek: bytes, ak: bytes
+) -> tuple[bytes, bool]:
+    """``gcm_open`` with EK and AK as given or, if only that verifies the tag, swapped.
+
+    Operators print the two keys in varying order; the tag tells which is which. Returns
+    the plaintext and whether the keys were swapped.
+    """
+    try:
+        return gcm_open(sc, system_title, frame_counter, body, ek, ak), False
+    except AuthenticationError:
+        if ak == ek:
+            raise
+        try:
+            return gcm_open(sc, system_title, frame_counter, body, ak, ek), True
+        except AuthenticationError:
+            msg = (
+                "authentication tag does not verify with the configured keys "
+                "(in either order): wrong EK or AK"
+            )
+            raise AuthenticationError(msg) from None
+
+
 def ctr_apply(key: bytes, iv: bytes, data: bytes) -> bytes:
     """GCM's keystream (AES-CTR from IV ‖ 00000002) applied to ``data``."""
     encryptor = Cipher(algorithms.AES(key), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from .crypto import SC_AUTH, SC_ENC, TAG_LEN, ctr_apply, gcm_open
+from .crypto import SC_AUTH, SC_ENC, TAG_LEN, ctr_apply, gcm_open, gcm_open_either
 from .framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus
 from .model import AuthenticationError, MalformedError, NoKeyError, TruncatedError
 
@@ -243,20 +243,8 @@ def _open(
     if not sc & SC_AUTH:
         return gcm_open(sc, system_title, fc, body, ek, ak), []
     if ak:
-        try:
-            return gcm_open(sc, system_title, fc, body, ek, ak), []
-        except AuthenticationError:
-            if ak == ek:
-                raise
-            try:
-                plain = gcm_open(sc, system_title, fc, body, ak, ek)
-            except AuthenticationError:
-                msg = (
-                    "authentication tag does not verify with the configured keys "
-                    "(in either order): wrong EK or AK"
-                )
-                raise AuthenticationError(msg) from None
-            return plain, [_NOTE_SWAPPED]
+        plain, swapped = gcm_open_either(sc, system_title, fc, body, ek, ak)
+        return plain, [_NOTE_SWAPPED] if swapped else []
     if default_ak is not None:
         try:
             return gcm_open(sc, system_title, fc, body, ek, default_ak), []

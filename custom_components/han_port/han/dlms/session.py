@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..crypto import TAG_LEN, ctr_apply, gcm_open  # noqa: TID252
+from ..crypto import TAG_LEN, ctr_apply, gcm_open_either  # noqa: TID252
 from ..framing import FrameKind  # noqa: TID252
 from ..model import (  # noqa: TID252
-    AuthenticationError,
     HanError,
     MalformedError,
     Message,
@@ -230,14 +229,13 @@ class DlmsSession:
         elif not sc & _SC_AUTH:
             return self._encryption_only(glo.body, glo.frame_counter, size, title)
         else:
-            try:
-                plain = gcm_open(sc, self._title(title), glo.frame_counter, glo.body, ek, ak)
-            except AuthenticationError:
-                # Operators print EK and AK in varying order: the tag tells which is which.
-                plain = self._open_swapped(sc, title, glo.frame_counter, glo.body)
-                message = self._deciphered(plain, size, title)
+            plain, swapped = gcm_open_either(
+                sc, self._title(title), glo.frame_counter, glo.body, ek, ak or b""
+            )
+            message = self._deciphered(plain, size, title)
+            if swapped:
                 message.notes.append("keys_swapped")
-                return message
+            return message
         return self._deciphered(plain, size, title)
 
     def _encryption_only(self, body: bytes, counter: bytes, size: int, title: bytes) -> Message:
@@ -256,15 +254,6 @@ class DlmsSession:
             msg = "deciphered APDU is not a data-notification"
             raise UnsupportedError(msg)
         return self._notification(parse_notification(plain, strict=False), size, title)
-
-    def _open_swapped(self, sc: int, title: bytes, counter: bytes, body: bytes) -> bytes:
-        """The plaintext if the tag verifies with EK and AK swapped; else the original error."""
-        keys = self.keys
-        try:
-            return gcm_open(sc, self._title(title), counter, body, keys.ak, keys.ek)
-        except AuthenticationError:
-            msg = "authentication tag does not verify: wrong EK or AK"
-            raise AuthenticationError(msg) from None
 
     def _title(self, title: bytes) -> bytes:
         if len(title) == 8:

@@ -132,7 +132,11 @@ class WmbusDecoder:
             )
         except HanError as err:
             return Rejected(FORMAT, err, len(frame))
-        if message is not None and any(note.startswith("dll_crc_") for note in message.notes):
+        if (
+            not self._crcs_seen
+            and message is not None
+            and any(note.startswith("dll_crc_") for note in message.notes)
+        ):
             self._crcs_seen = True
         if message is not None and rssi is not None:
             message.add("rssi", rssi, "dBm")

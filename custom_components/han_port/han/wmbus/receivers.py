@@ -312,10 +312,33 @@ def _imst_crc_ok(body: bytes, crc: bytes) -> bool:
     return received in (crc16_x25(body), crc_hqx(body, 0xFFFF) ^ 0xFFFF)
 
 
-class Im871aReceiver(Receiver):
-    """IMST iM871A / iM170A HCI: ``A5`` ctrl msg-id len payload [time(4)] [RSSI] [CRC16]."""
+class _StickReceiver(Receiver):
+    """A USB stick with a binary protocol: frames start at a sync byte; it has a link mode."""
+
+    sync: ClassVar[int]
+
+    def __init__(self, link_mode: str = "T1") -> None:
+        """Receiver for ``link_mode`` (T1 for GAMA 350)."""
+        super().__init__()
+        self.link_mode = link_mode
+
+    def _next_sync(self, buf: bytes, pos: int) -> int:
+        """The next sync byte from ``pos`` (``len(buf)`` if none); skipped bytes are counted."""
+        start = buf.find(self.sync, pos)
+        if start < 0:
+            start = len(buf)
+        self.skipped_bytes += start - pos
+        return start
+
+
+class Im871aReceiver(_StickReceiver):
+    """IMST iM871A / iM170A HCI: ``A5`` ctrl msg-id len payload [time(4)] [RSSI] [CRC16].
+
+    C1+T1 reception needs firmware 1.4 or later.
+    """
 
     name = "im871a"
+    sync = 0xA5
     baudrate = 57600
     _VALID: ClassVar[dict[int, range]] = {
         1: range(0x01, 0x28),
@@ -326,11 +349,6 @@ class Im871aReceiver(Receiver):
     #: Link mode numbers of DEVMGMT SET_CONFIG.
     LINK_MODES: ClassVar[dict[str, int]] = {"S1": 0, "T1": 3, "C1": 6, "C1+T1": 10}
 
-    def __init__(self, link_mode: str = "T1") -> None:
-        """Receiver for ``link_mode`` (T1 for GAMA 350; C1+T1 needs firmware 1.4 or later)."""
-        super().__init__()
-        self.link_mode = link_mode
-
     def setup_commands(self) -> list[bytes]:
         """DEVMGMT SET_CONFIG: volatile, link mode, RSSI attached, no timestamp."""
         mode = self.LINK_MODES[self.link_mode]
@@ -339,12 +357,9 @@ class Im871aReceiver(Receiver):
     def _scan(self, buf: bytes, out: list[Item], *, final: bool) -> int:
         pos = 0
         while True:
-            start = buf.find(0xA5, pos)
-            if start < 0:
-                self.skipped_bytes += len(buf) - pos
-                return len(buf)
-            self.skipped_bytes += start - pos
-            pos = start
+            pos = self._next_sync(buf, pos)
+            if pos == len(buf):
+                return pos
             if len(buf) - pos < 4:
                 return pos
             ctrl, msg_id, length = buf[pos + 1], buf[pos + 2], buf[pos + 3]
@@ -380,7 +395,7 @@ def _xor(data: bytes) -> int:
     return value
 
 
-class Amb8465Receiver(Receiver):
+class Amb8465Receiver(_StickReceiver):
     """Amber AMB8465-M / AMB8665-M command mode: ``FF`` cmd len payload [RSSI] XOR-checksum.
 
     Received telegrams arrive as command 0x83 (data indication) with the frame from the
@@ -389,14 +404,10 @@ class Amb8465Receiver(Receiver):
     """
 
     name = "amb8465"
+    sync = 0xFF
     baudrate = 9600
-    #: CMD_SET_MODE_REQ mode numbers.
+    #: CMD_SET_MODE_REQ mode numbers (the stick's "T2-other" mode receives T1 meters).
     LINK_MODES: ClassVar[dict[str, int]] = {"S1": 0x03, "T1": 0x08, "C1": 0x0E, "C1+T1": 0x09}
-
-    def __init__(self, link_mode: str = "T1") -> None:
-        """Receiver for ``link_mode`` (the stick's "T2-other" mode receives T1 meters)."""
-        super().__init__()
-        self.link_mode = link_mode
 
     def setup_commands(self) -> list[bytes]:
         """CMD_SET_MODE_REQ (volatile) for the link mode."""
@@ -406,12 +417,9 @@ class Amb8465Receiver(Receiver):
     def _scan(self, buf: bytes, out: list[Item], *, final: bool) -> int:
         pos = 0
         while True:
-            start = buf.find(0xFF, pos)
-            if start < 0:
-                self.skipped_bytes += len(buf) - pos
-                return len(buf)
-            self.skipped_bytes += start - pos
-            pos = start
+            pos = self._next_sync(buf, pos)
+            if pos == len(buf):
+                return pos
             if len(buf) - pos < 4:
                 return pos
             cmd, length = buf[pos + 1], buf[pos + 2]
