@@ -28,6 +28,12 @@ class ErrorCode(StrEnum):
     CHECK_BYTES = "check_bytes"
     UNSUPPORTED = "unsupported"
     MALFORMED = "malformed"
+    #: A positional DLMS list whose shape matches no layout known for its maker/list id.
+    UNKNOWN_LAYOUT = "unknown_layout"
+    #: Every check passed, but a value cannot be real (NaN, 2347 V, 1e12 W).
+    IMPLAUSIBLE = "implausible"
+    #: An authenticated frame whose invocation counter did not rise.
+    REPLAYED = "replayed"
 
 
 class HanError(Exception):
@@ -84,6 +90,41 @@ class MalformedError(HanError):
     code = ErrorCode.MALFORMED
 
 
+class UnknownLayoutError(HanError):
+    """A list without OBIS codes whose shape matches no known layout: refused, never guessed.
+
+    The message names the element count and types so a user can report the layout.
+    """
+
+    code = ErrorCode.UNKNOWN_LAYOUT
+
+
+class ImplausibleError(HanError):
+    """A value no meter can send (non-finite, out of physical range); names the register."""
+
+    code = ErrorCode.IMPLAUSIBLE
+
+
+class ReplayedError(HanError):
+    """An authenticated frame repeated, or its invocation counter went back."""
+
+    code = ErrorCode.REPLAYED
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """How a message was protected on the wire (for replay protection and diagnostics).
+
+    ``system_title`` is the sender's 16 hex digits (None when the envelope has none, as in
+    the Polish Stoen P1 envelope); ``counter`` the invocation (frame) counter;
+    ``authenticated`` whether a GCM tag was verified with a configured AK.
+    """
+
+    system_title: str | None
+    counter: int
+    authenticated: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     """Keys a user configured. Never logged, printed or put in an exception."""
@@ -136,6 +177,8 @@ class Message:
     notes: list[str] = field(default_factory=list)
     #: Bytes the message took on the wire (frame sizes, for diagnostics).
     size: int = 0
+    #: Set when the message came out of a ciphered envelope (DLMS or encrypted P1).
+    security: Security | None = None
 
     def add(self, obis: str, value: Value, unit: str | None = None) -> None:
         """Add or replace one reading."""
