@@ -16,9 +16,10 @@ from custom_components.han_port.han.model import (
 from custom_components.han_port.han.wmbus.ell import parse_afl, parse_ell
 from custom_components.han_port.han.wmbus.link import strip_crcs, strip_format_a, strip_format_b
 from custom_components.han_port.han.wmbus.meaning import interpret, obis_key, value_of
+from custom_components.han_port.han.wmbus.readings import readings_from_records
 from custom_components.han_port.han.wmbus.records import decode_datetime, parse_records
 from custom_components.han_port.han.wmbus.security import check_key
-from custom_components.han_port.han.wmbus.telegram import decode_telegram, readings_from_records
+from custom_components.han_port.han.wmbus.telegram import decode_telegram
 from custom_components.han_port.han.wmbus.tpl import parse_tpl
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from custom_components.han_port.han.cli import main, vector_result
 from custom_components.han_port.han.model import (
     AuthenticationError,
     CheckBytesError,
@@ -20,7 +22,7 @@ from custom_components.han_port.han.model import (
     WrongKeyError,
 )
 from custom_components.han_port.han.wmbus import decode_vector_bytes
-from custom_components.han_port.han.wmbus.telegram import FormatCache
+from custom_components.han_port.han.wmbus.compact import FormatStore
 
 VECTORS = [
     json.loads(line)
@@ -84,7 +86,7 @@ UNDECODED = {
 COMPACT = "wmbusmeters-omnipower-32666857-20e9"
 
 
-def _decode(vector: dict[str, Any], formats: FormatCache | None = None) -> Message | Rejected:
+def _decode(vector: dict[str, Any], formats: FormatStore | None = None) -> Message | Rejected:
     ek = (vector.get("keys") or {}).get("ek")
     return decode_vector_bytes(
         bytes.fromhex(vector["bytes_hex"]),
@@ -115,9 +117,7 @@ def test_known_undecodable_positives(vid: str) -> None:
     assert type(result.error) is UNDECODED[vid]
 
 
-POSITIVES = sorted(
-    v["id"] for v in VECTORS if v["expected"] and v["id"] not in UNDECODED and v["id"] != COMPACT
-)
+POSITIVES = sorted(v["id"] for v in VECTORS if v["expected"] and v["id"] not in UNDECODED)
 
 
 @pytest.mark.parametrize("vid", POSITIVES)
@@ -142,21 +142,22 @@ def test_positive_vectors(vid: str) -> None:
         assert checked
 
 
-def test_compact_frame_needs_the_long_frame_first() -> None:
+def test_compact_frame_decodes_alone_and_after_its_long_frame() -> None:
+    """OMNIPOWER's compact frame carries no DIF/VIF: the shipped layout decodes it alone."""
     compact = BY_ID[COMPACT]
     alone = _decode(compact)
-    assert isinstance(alone, Rejected)
-    assert isinstance(alone.error, UnsupportedError)
-    formats = FormatCache()
+    assert isinstance(alone, Message), alone
+    formats = FormatStore()
     long_frame = _decode(BY_ID["wmbusmeters-omnipower-32666857-20e4"], formats)
     assert isinstance(long_frame, Message)
+    assert len(formats) == 1  # the long frame taught this meter's layout
     result = _decode(compact, formats)
     assert isinstance(result, Message)
     assert result.readings["1-0:1.8.0"].value == 7940
     assert result.readings["1-0:1.7.0"].value == 3
-    assert {k: r.value for k, r in result.readings.items()} == {
-        k: r.value for k, r in long_frame.readings.items()
-    }
+    expected = {k: r.value for k, r in long_frame.readings.items()}
+    assert {k: r.value for k, r in result.readings.items()} == expected
+    assert {k: r.value for k, r in alone.readings.items()} == expected
 
 
 def test_gama350_record_set() -> None:
@@ -257,3 +258,18 @@ def test_errors_never_show_the_key() -> None:
             text = f"{result} {result.error} {result.error!r}".lower()
             assert ek.lower() not in text
             assert isinstance(result.error, HanError)
+
+
+def test_a_bad_meter_id_is_that_vectors_error(tmp_path: Path) -> None:
+    """``scripts/han vectors`` reports a meter_id that is not 8 digits and goes on."""
+    bad = dict(BY_ID["wmbusmeters-pr2038-elgama-gama350-30584551-mode5"], meter_id="3058455")
+    good = BY_ID[COMPACT]
+    assert vector_result(bad) == {"id": bad["id"], "readings": {}, "error": "malformed"}
+    path = tmp_path / "vectors.jsonl"
+    path.write_text(json.dumps(bad) + "\n" + json.dumps(good) + "\n")
+    out = io.StringIO()
+    assert main(["vectors", str(path)], out) == 0
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["error"] == "malformed"
+    assert second["error"] is None
+    assert second["readings"]["1-0:1.8.0"]["value"] == 7940

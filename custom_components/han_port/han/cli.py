@@ -152,6 +152,8 @@ def vector_result(vector: dict[str, Any]) -> dict[str, Any]:
             results = decoder.decode_capture(data)
     except HanError as err:
         return {"id": vector["id"], "readings": {}, "error": str(err.code)}
+    except ValueError:  # a wM-Bus meter_id that is not 8 digits: this vector's error only
+        return {"id": vector["id"], "readings": {}, "error": "malformed"}
     readings: dict[str, dict[str, Any]] = {}
     errors = [r for r in results if isinstance(r, Rejected)]
     messages = [r for r in results if isinstance(r, Message)]

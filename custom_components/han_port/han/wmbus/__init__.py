@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import HanError, Message, Rejected  # noqa: TID252
+from .compact import FormatStore
 from .receivers import RECEIVERS, Received, Receiver, make_receiver
-from .telegram import FORMAT, FormatCache, Identity, decode_telegram
+from .telegram import FORMAT, Identity, decode_telegram
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
 __all__ = [
     "PROFILE_RECEIVERS",
+    "FormatStore",
     "HeardMeter",
     "WmbusDecoder",
     "decode_vector_bytes",
@@ -82,7 +84,7 @@ class WmbusDecoder:
             self._keys[_normalise_id(meter_id)] = bytes(key)
         self.meter_ids = {_normalise_id(m) for m in meter_ids} if meter_ids is not None else None
         self.receiver: Receiver = make_receiver(receiver)
-        self.formats = FormatCache()
+        self.formats = FormatStore()  # compact-frame layouts learnt from this receiver's meters
         self.heard: OrderedDict[str, HeardMeter] = OrderedDict()
         self._rssi: int | None = None
         self._crcs_seen = False  # a frame with verified DLL CRCs came from this source
@@ -179,20 +181,21 @@ def decode_vector_bytes(
     key: bytes | None,
     meter_id: str | None,
     *,
-    formats: FormatCache | None = None,
+    formats: FormatStore | None = None,
 ) -> Message | Rejected:
     """Decode one frame as captured, with ``key`` for ``meter_id`` (any meter when None).
 
-    ``formats`` lets a caller share learnt compact-frame formats between calls; without it
-    a compact frame of a format not built in is rejected as unsupported.
+    ``formats`` lets a caller share learnt compact-frame layouts between calls; without it
+    a compact frame decodes only when its layout is one of the shipped Kamstrup layouts.
     """
     wanted = _normalise_id(meter_id) if meter_id else None
 
     def lookup(frame_id: str) -> bytes | None:
         return key if wanted is None or frame_id == wanted else None
 
+    store = formats if formats is not None else FormatStore()
     try:
-        message = decode_telegram(data, lookup, formats=formats or FormatCache())
+        message = decode_telegram(data, lookup, formats=store)
     except HanError as err:
         return Rejected(FORMAT, err, len(data))
     if message is None:  # pragma: no cover - no filter is set, so every frame is decoded

@@ -7,9 +7,7 @@ typed errors of :mod:`..model`; the caller turns them into ``Rejected``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, replace
-import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..crc import crc16_en13757  # noqa: TID252
@@ -26,10 +24,11 @@ from ..model import (  # noqa: TID252
     UnsupportedError,
     WrongKeyError,
 )
+from .compact import FormatStore, expand, meter_key
 from .ell import AFL_CI, ELL_CIS, ELL_SEC_AES_CTR, ELL_SEC_NONE, AflHeader, parse_afl, parse_ell
 from .link import DEVICE_TYPES, LinkHeader, parse_link
-from .meaning import interpret, obis_key, value_of
-from .records import Record, format_bytes, parse_compact, parse_records
+from .readings import readings_from_records
+from .records import Record, format_bytes, parse_records
 from .security import (
     CHECK_BYTES,
     afl_mac,
@@ -48,42 +47,6 @@ if TYPE_CHECKING:
 
 FORMAT = "wmbus"
 _ZERO_IV = bytes(16)
-
-#: Compact-frame formats known without having seen a full frame (Kamstrup water meters,
-#: as wmbusmeters hard-codes them). Checked against their CRC signature when loaded.
-_KNOWN_FORMATS = (
-    "02FF2004134413615B6167",
-    "02FF20041392013BA1015B8101E7FF0F",
-    "02FF2004134413A1015B8101E7FF0F",
-)
-
-
-class FormatCache:
-    """Data record headers of full frames, by format signature, for compact frames (CI 79)."""
-
-    def __init__(self, size: int = 64) -> None:
-        """Remember at most ``size`` formats (oldest forgotten first)."""
-        self._size = size
-        self._formats: OrderedDict[int, bytes] = OrderedDict()
-        for text in _KNOWN_FORMATS:
-            self.learn(bytes.fromhex(text))
-
-    def learn(self, drh: bytes) -> int:
-        """Remember a format; return its signature."""
-        signature = crc16_en13757(drh)
-        self._formats[signature] = drh
-        self._formats.move_to_end(signature)
-        while len(self._formats) > self._size:
-            self._formats.popitem(last=False)
-        return signature
-
-    def get(self, signature: int) -> bytes | None:
-        """The format with this signature, if seen."""
-        return self._formats.get(signature)
-
-    def __len__(self) -> int:
-        """Number of formats known."""
-        return len(self._formats)
 
 
 @dataclass(slots=True)
@@ -256,10 +219,15 @@ def _status_notes(status: int) -> list[str]:
 
 
 def _records(
-    tpl: TplHeader, apl: bytes, formats: FormatCache | None, clear_from: int | None, state: _State
+    tpl: TplHeader,
+    apl: bytes,
+    formats: FormatStore | None,
+    clear_from: int | None,
+    state: _State,
+    identity: Identity,
 ) -> list[Record]:
     if tpl.compact:
-        return _compact_records(apl, formats)
+        return expand(apl, formats, identity.manufacturer, identity.meter_id)
     try:
         records = parse_records(apl)
     except HanError:
@@ -270,28 +238,9 @@ def _records(
         records = parse_records(apl[:clear_from])
         state.notes.append("ignored_unencrypted_tail")
     if formats is not None and records:
-        formats.learn(format_bytes(records))
-    return records
-
-
-def _compact_records(apl: bytes, formats: FormatCache | None) -> list[Record]:
-    if apl[:2] == CHECK_BYTES:
-        apl = apl[2:]
-    if len(apl) < 4:
-        msg = "compact frame ends inside its format signature"
-        raise TruncatedError(msg)
-    signature = int.from_bytes(apl[0:2], "little")
-    drh = formats.get(signature) if formats is not None else None
-    if drh is None:
-        msg = f"compact frame with format signature {signature:04X} not seen in a full frame yet"
-        raise UnsupportedError(msg)
-    records = parse_compact(drh, apl[4:])
-    full = b"".join(
-        r.header + (bytes((r.lvar,)) if r.lvar is not None else b"") + r.raw for r in records
-    )
-    if crc16_en13757(full) != int.from_bytes(apl[2:4], "little"):
-        msg = "compact frame data CRC mismatch"
-        raise ChecksumError(msg)
+        # Only the verified part is learnt: a compact frame repeats the layout of what the
+        # meter vouched for.
+        formats.learn(meter_key(identity.manufacturer, identity.meter_id), format_bytes(records))
     return records
 
 
@@ -299,7 +248,7 @@ def decode_telegram(
     frame: bytes,
     keys: KeyLookup,
     *,
-    formats: FormatCache | None = None,
+    formats: FormatStore | None = None,
     crcs: bool | None = None,
     accept: Accept | None = None,
     on_identity: OnIdentity | None = None,
@@ -368,7 +317,7 @@ def decode_telegram(
     if key and not state.encrypted:
         msg = "the frame is not encrypted although a key is configured for this meter; refused"
         raise AuthenticationError(msg)
-    records = _records(tpl, apl, formats, clear_from, state)
+    records = _records(tpl, apl, formats, clear_from, state, identity)
     message = Message(
         format=FORMAT,
         meter=MeterIdentity(
@@ -405,70 +354,3 @@ def _identity(link: LinkHeader, tpl: TplHeader | None) -> Identity:
         link_id=link.meter_id,
         security_mode=mode,
     )
-
-
-#: Manufacturer-specific VIFEs known to name a phase (eBZ DD3: ``04A9FF01`` = power L1).
-_MFCT_PHASES: dict[str, dict[bytes, int]] = {
-    "EBZ": {b"\xff\x01": 1, b"\xff\x02": 2, b"\xff\x03": 3},
-}
-_PHASE_POWER = ("1-0:21.7.0", "1-0:41.7.0", "1-0:61.7.0")
-
-
-def readings_from_records(
-    message: Message, records: list[Record], device_type: int, manufacturer: str = ""
-) -> None:
-    """Add one reading per record: OBIS-style key where one applies, else ``wmbus:<header>``."""
-    mfct_phases = _MFCT_PHASES.get(manufacturer, {})
-    for record in records:
-        meaning = interpret(record)
-        if meaning.error:
-            continue
-        if meaning.extra and meaning.quantity == "power" and record.vifes in mfct_phases:
-            meaning = replace(meaning, extra=False, phase=mfct_phases[record.vifes])
-        value = value_of(record, meaning)
-        key = obis_key(record, meaning, device_type)
-        if key is None:
-            key = f"wmbus:{record.key}"
-        if key in message.readings:
-            n = 2
-            while f"{key}#{n}" in message.readings:
-                n += 1
-            key = f"{key}#{n}"
-        unit = meaning.unit if meaning.kind == "number" and value is not None else None
-        if meaning.quantity == "plain_text_unit":
-            unit = meaning.unit
-        message.add(key, value, unit)
-        if key == "0-0:1.0.0" and message.timestamp is None and isinstance(value, str):
-            message.timestamp = _parse_iso(value)
-    _single_phase(message)
-    _derived_total(message)
-
-
-def _single_phase(message: Message) -> None:
-    """A voltage or current without a phase (single-phase meters) is reported as L1."""
-    readings = message.readings
-    for anyphase, l1 in (("1-0:12.7.0", "1-0:32.7.0"), ("1-0:11.7.0", "1-0:31.7.0")):
-        if anyphase in readings and l1 not in readings:
-            reading = readings.pop(anyphase)
-            message.add(l1, reading.value, reading.unit)
-
-
-def _derived_total(message: Message) -> None:
-    """Total import power as the sum of the phases when the meter sends only those."""
-    readings = message.readings
-    if "1-0:1.7.0" in readings or not all(key in readings for key in _PHASE_POWER):
-        return
-    if any(key in readings for key in ("1-0:22.7.0", "1-0:42.7.0", "1-0:62.7.0")):
-        return
-    values = [readings[key].value for key in _PHASE_POWER]
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        total = round(sum(v for v in values if isinstance(v, int | float)), 9)
-        message.add("1-0:1.7.0", total, "W")
-        message.notes.append("derived:1-0:1.7.0")
-
-
-def _parse_iso(value: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
