@@ -226,3 +226,22 @@ def test_an_encrypted_compact_frame_after_its_encrypted_full_frame() -> None:
     reference = _values(decoder.decode_frame(full))
     assert _values(decoder.decode_frame(compact)) == reference
     assert reference["1-0:1.8.0"] == pytest.approx(123.4)
+
+
+def test_a_receiver_stream_as_the_coordinator_feeds_it() -> None:
+    """rtl_wmbus lines: OMNIPOWER compact at once, MULTICAL 302 compact after its full frame."""
+
+    def line(frame: bytes) -> bytes:
+        return f"C1;1;1;2026-12-01 10:00:00.000;-70;-80;0;0x{frame.hex()}\n".encode()
+
+    decoder = WmbusDecoder(receiver="rtlwmbus", meter_ids={"32666857", "46464646"})
+    stream = line(OMNI_COMPACT) + line(MC302_COMPACT) + line(MC302_FULL) + line(MC302_COMPACT)
+    results = decoder.feed(stream)
+    assert [type(r) for r in results] == [Message, Rejected, Message, Message]
+    assert isinstance(results[1], Rejected)
+    assert isinstance(results[1].error, UnsupportedError)
+    assert [r.meter.meter_id for r in results if isinstance(r, Message)] == [
+        "32666857",
+        "46464646",
+        "46464646",
+    ]

@@ -19,8 +19,11 @@ the same 0x8C13 = 35859 for that header string.
 
 A meter's layout is learnt from its own full frames that passed every check (per meter,
 so a neighbour cannot teach a layout for someone else's meter); Kamstrup layouts known from
-public captures are shipped so their compact frames decode before a full frame comes (a
-Kamstrup meter sends a full frame only every few minutes or less often).
+public captures are shipped so their compact frames decode before a full frame comes. How
+much that matters: in a real gateway export of 44 OMNIPOWER meters (tudborg/exmbus
+``test/live_gateway_export_kam.csv``, encrypted, no keys) 39 frames have the compact size
+(L = 0x27, as the compact frame above) and 5 the full size (L = 0x2D); that these are compact
+frames is inferred from their size, the keys being unknown.
 """
 
 from __future__ import annotations
