@@ -245,3 +245,10 @@ def test_a_receiver_stream_as_the_coordinator_feeds_it() -> None:
         "46464646",
         "46464646",
     ]
+
+
+def test_encrypted_frames_of_meters_not_configured_are_only_heard() -> None:
+    decoder = WmbusDecoder(meter_ids={"11111111"})
+    assert decoder.decode_frame(OMNI_FULL) is None  # ELL AES-CTR: not even decrypted
+    assert decoder.heard["32666857"].manufacturer == "KAM"
+    assert len(decoder.formats) == 0

@@ -51,3 +51,26 @@ def test_other_makers_keep_the_sub_unit_as_obis_b() -> None:
     water = Message("wmbus")
     readings_from_records(water, records, 0x07, "GSS")  # only electricity meters
     assert list(water.readings) == ["wmbus:8440FD48"]
+
+
+def _keys_of(hex_records: str) -> dict[str, tuple[object, str | None]]:
+    message = Message("wmbus")
+    readings_from_records(message, parse_records(bytes.fromhex(hex_records)), 0x02, "XYZ")
+    assert message.timestamp is None
+    return {key: (r.value, r.unit) for key, r in message.readings.items()}
+
+
+def test_plain_text_units_and_a_time_without_date() -> None:
+    # VIF 7C: the unit is sent as text, last character first ("hWk" -> kWh).
+    assert _keys_of("047C03" + b"hWk".hex() + "0A000000") == {"wmbus:047C0368576B": (10, "kWh")}
+    # A 3-byte date-time field is a time of day: kept as text, not taken as the timestamp.
+    assert _keys_of("036D000813") == {"0-0:1.0.0": ("19:08:00", None)}
+
+
+def test_no_total_is_derived_when_a_phase_exports() -> None:
+    phases = "04ABFC010A000000" + "04ABFC020A000000" + "04ABFC030A000000"
+    derived = _keys_of(phases)
+    assert derived["1-0:1.7.0"] == (30, "W")
+    exporting = _keys_of(phases + "04ABBCFC0100000000")
+    assert "1-0:22.7.0" in exporting
+    assert "1-0:1.7.0" not in exporting

@@ -231,3 +231,40 @@ def test_raw_hex_garbage_is_not_rescanned_at_every_byte(monkeypatch: pytest.Monk
     receiver.feed(b"0" * 65536)
     receiver.feed(b"", final=True)
     assert calls <= 4
+
+
+def test_line_receivers_refuse_bad_hex_and_short_telegrams() -> None:
+    rtl = _rtl_line(GAMA_FRAME).replace(b";97;", b";-;")  # an RSSI field that is no number
+    stream = b"T1;1;1;2019-04-03 19:00:42.000;97;148;88888888;0xZZ11\n" + rtl
+    summary = _both_ways("rtlwmbus", stream)
+    assert summary[0][:2] == ("rejected", "MalformedError")
+    assert summary[1:] == [("frame", GAMA_FRAME, None, False)]
+    a_crc = add_format_a_crcs(GAMA_FRAME).hex().upper()
+    cul = f"bZZ{a_crc[2:]}\r\nb{a_crc[:-4]}\r\n".encode()
+    assert [entry[:2] for entry in _both_ways(CulReceiver, cul)] == [
+        ("rejected", "MalformedError"),
+        ("rejected", "TruncatedError"),
+    ]
+
+
+def test_sticks_report_a_stream_that_ends_inside_a_frame() -> None:
+    for factory, frame in ((Im871aReceiver, _hci(GAMA_FRAME)), (Amb8465Receiver, _amber(PLAIN))):
+        summary = _both_ways(factory, frame[:-3])
+        assert [entry[:2] for entry in summary] == [("rejected", "TruncatedError")]
+    # An HCI header whose message id is unknown is skipped byte by byte, not decoded.
+    assert _both_ways(Im871aReceiver, b"\xa5\x02\x7f\x00" + _hci(PLAIN)) == [
+        ("frame", PLAIN, -94, False)
+    ]
+
+
+def test_receivers_forget_their_buffers_on_reset() -> None:
+    raw = RawReceiver()
+    assert raw.feed(GAMA_FRAME[:20]) == []
+    raw.reset()
+    assert _frames(_summary(raw.feed(PLAIN, final=True))) == [PLAIN]
+    assert raw.setup_commands() == []
+    cul = CulReceiver()
+    line = f"b{add_format_a_crcs(PLAIN).hex()}\r\n".encode()
+    assert cul.feed(line[:30]) == []
+    cul.reset()
+    assert _frames(_summary(cul.feed(line, final=True))) == [PLAIN]

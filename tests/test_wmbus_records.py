@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.han_port.han.crc import crc16_en13757
 from custom_components.han_port.han.model import (
     ChecksumError,
     HanError,
@@ -14,7 +15,15 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
 )
 from custom_components.han_port.han.wmbus.ell import parse_afl, parse_ell
-from custom_components.han_port.han.wmbus.link import strip_crcs, strip_format_a, strip_format_b
+from custom_components.han_port.han.wmbus.link import (
+    add_format_a_crcs,
+    add_format_b_crcs,
+    id_to_bytes,
+    parse_link,
+    strip_crcs,
+    strip_format_a,
+    strip_format_b,
+)
 from custom_components.han_port.han.wmbus.meaning import interpret, obis_key, value_of
 from custom_components.han_port.han.wmbus.readings import readings_from_records
 from custom_components.han_port.han.wmbus.records import decode_datetime, parse_records
@@ -224,6 +233,7 @@ def _frame(body: str, ci_payload: str) -> bytes:
         ("7A000070052F2F", TruncatedError),  # fewer than 16 bytes to decrypt
         ("7900000000", UnsupportedError),  # compact frame of an unknown format
         ("79AA", TruncatedError),
+        ("8C2000", TruncatedError),  # ELL-I and nothing after it
     ],
 )
 def test_telegram_errors(payload: str, error: type[HanError]) -> None:
@@ -245,3 +255,38 @@ def test_key_checks() -> None:
         check_key(None)
     with pytest.raises(MalformedError):
         check_key(b"short")
+
+
+def test_ell_without_security_and_tpl_status_bits() -> None:
+    apl = bytes.fromhex("780403" + "01000000")
+    ell = bytes.fromhex("8D2000" + "00000000") + crc16_en13757(apl).to_bytes(2, "little") + apl
+    message = decode_telegram(_frame("", ell.hex()), lambda _i: None)
+    assert message is not None
+    assert message.readings["1-0:1.8.0"].value == 1
+    for status, notes in (
+        (0x01, ["status:busy"]),
+        (0x0A, ["status:application_error", "status:permanent_error"]),
+        (0x17, ["status:abnormal_condition", "status:power_low", "status:temporary_error"]),
+    ):
+        header = f"7A00{status:02X}0000"
+        message = decode_telegram(_frame("0403" + "01000000", header), lambda _i: None)
+        assert message is not None
+        assert message.notes == notes
+
+
+def test_link_lengths_and_ids() -> None:
+    frame = _frame("0403" + "01000000", "7A00000000")
+    a = add_format_a_crcs(frame)
+    with pytest.raises(TruncatedError):
+        strip_format_a(a[:-1])
+    with pytest.raises(MalformedError):
+        strip_format_a(a + b"\x00")
+    b = add_format_b_crcs(frame)
+    with pytest.raises(TruncatedError):
+        strip_format_b(b[:-1])
+    with pytest.raises(MalformedError):
+        strip_format_b(b + b"\x00")
+    assert parse_link(frame)[0].id_bytes == bytes.fromhex("78563412")
+    assert id_to_bytes("12345678") == bytes.fromhex("78563412")
+    with pytest.raises(ValueError, match="8 digits"):
+        id_to_bytes("1234567")

@@ -21,7 +21,7 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.wmbus import decode_vector_bytes
+from custom_components.han_port.han.wmbus import WmbusDecoder, decode_vector_bytes
 from custom_components.han_port.han.wmbus.compact import FormatStore
 
 VECTORS = [
@@ -273,3 +273,15 @@ def test_a_bad_meter_id_is_that_vectors_error(tmp_path: Path) -> None:
     assert first["error"] == "malformed"
     assert second["error"] is None
     assert second["readings"]["1-0:1.8.0"]["value"] == 7940
+
+
+def test_mode7_without_a_key_and_unsupported_payloads_are_heard() -> None:
+    mode7 = _decode(dict(BY_ID["oms-example-profileB-mode7-with-dll-crc"], keys=None))
+    assert isinstance(mode7, Rejected)
+    assert isinstance(mode7.error, NoKeyError)
+    decoder = WmbusDecoder()
+    apator = bytes.fromhex(BY_ID["wmbusmeters-dll-crcs-present-apator08"]["bytes_hex"])
+    rejected = decoder.decode_frame(apator)
+    assert isinstance(rejected, Rejected)
+    assert isinstance(rejected.error, UnsupportedError)
+    assert [m.manufacturer for m in decoder.heard.values()] == ["APT"]
