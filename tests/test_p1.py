@@ -33,6 +33,7 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
 )
 from custom_components.han_port.han.p1 import (
+    MAX_TELEGRAM,
     P1Framer,
     clear_caches,
     crc16_arc_fast,
@@ -722,6 +723,7 @@ def test_the_crc_covers_everything_up_to_the_footer_line_also_after_a_bang_in_th
         (b"99.97.0(0)", b"99.97.0(" + b"7" * 400 + b")", "1-0:99.97.0"),
         (b"(00.244*kW)", b"(00.244" + b"4" * 20 + b"*kW)", "1-0:1.7.0"),
     ],
+    ids=["400-digits", "5000-digits", "16-digits-signed", "counter", "profile-count", "decimals"],
 )
 def test_a_number_no_register_holds_rejects_the_telegram(
     old: bytes, new: bytes, register: str
@@ -752,3 +754,13 @@ def test_a_count_python_cannot_read_is_malformed_not_an_exception() -> None:
     results = decode(data)
     assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.MALFORMED]
     assert not messages(results)
+
+
+def test_footer_edge_cases() -> None:
+    assert verify_footer(b"1-0:1.8.0(1*kWh)\r\n!1234\r\n") is False  # no ident line
+    assert verify_footer(b"/ABC5 X\r\n\r\n1-0:1.8.0(1*kWh)!1234\r\n") is False  # no footer line
+    # Printable text that never ends is no telegram once a telegram's worth has arrived.
+    framer = P1Framer()
+    endless = b"/ABC5 X\r\n\r\n" + b"1-0:1.8.0(1*kWh)\r\n" * (MAX_TELEGRAM // 18 + 1)
+    assert framer.scan(endless, 0).status is ScanStatus.INVALID
+    assert framer.scan(endless[:4000], 0).status is ScanStatus.NEED_MORE
