@@ -45,6 +45,7 @@ _IDENT_BYTES: Final = bytes([2, 9, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
 #: in "m³"); NULs occur only after the footer (amsreader-kaifa-gh1067-2, dsmr_parser's NUL
 #: before CR LF). Bytes 0x80-0xFF stay allowed, for meters that write UTF-8.
 _NOT_P1: Final = re.compile(rb"[\x00\x01\x03-\x08\x0b\x0c\x0e-\x1f]")
+_P1_BYTES: Final = bytes([2, 9, 10, 13, *range(0x20, 0x100)])
 
 
 # --------------------------------------------------------------------------------------
@@ -117,6 +118,14 @@ def _plausible_ident(buf: bytes, start: int, stop: int) -> bool:
     return len(line) <= _MAX_IDENT and not line.translate(None, _IDENT_BYTES)
 
 
+def _first_bad(buf: bytes, start: int, stop: int) -> int:
+    """Index of the first byte in ``buf[start:stop]`` no telegram holds, or -1."""
+    if not buf[start:stop].translate(None, _P1_BYTES):  # the common case, 4x faster than re
+        return -1
+    bad = _NOT_P1.search(buf, start, stop)
+    return bad.start() if bad is not None else -1
+
+
 def _footer_bang(buf: bytes, start: int, stop: int) -> int:
     """Index of the footer's '!' (the first '!' that starts a line) in ``buf[start:stop]``."""
     nl = buf.find(b"\n!", start, stop)
@@ -167,9 +176,11 @@ class P1Framer:
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a telegram starting at ``buf[start]`` (a '/')."""
         stop = min(len(buf), start + self.max_size)
-        bad = _NOT_P1.search(buf, start + 1, stop)
-        limit = bad.start() if bad is not None else stop
-        bang = _footer_bang(buf, start, limit)
+        bang = _footer_bang(buf, start, stop)
+        bad = _first_bad(buf, start + 1, bang if bang >= 0 else stop)
+        if bad >= 0:
+            bang = -1
+        limit = bad if bad >= 0 else stop
         text_end = bang if bang >= 0 else limit
         if buf.find(b"/", start + 1, text_end) >= 0:
             # A new telegram starts before this one ended: this one was cut.
@@ -177,7 +188,7 @@ class P1Framer:
         if _looks_like_envelope(buf, start, text_end):
             return INVALID
         if bang < 0:
-            return self._no_footer(buf, start, limit, stopped=bad is not None, final=final)
+            return self._no_footer(buf, start, limit, stopped=bad >= 0, final=final)
         footer = _footer(buf, bang, final=final)
         if footer is None:
             return NEED_MORE
