@@ -15,6 +15,7 @@ from .model import (
     ErrorCode,
     HanError,
     Keys,
+    MalformedError,
     Message,
     Rejected,
     Result,
@@ -138,12 +139,14 @@ class Decoder:
             fallback = self._decode_apdu(data)
             if isinstance(fallback[0], Message):
                 return fallback
-            # Both failed. "Decrypted, but not a P1 telegram" means the plaintext may be a
-            # DLMS APDU: then the DLMS layer's verdict is the one that explains it.
-            p1_wrong_key = any(
-                isinstance(r, Rejected) and isinstance(r.error, WrongKeyError) for r in framed
+            # Both failed. "Decrypted, but not a P1 telegram" (wrong_key without a verified
+            # tag, malformed with one) means the plaintext may be a DLMS APDU: then the DLMS
+            # layer's verdict is the one that explains it.
+            not_p1 = any(
+                isinstance(r, Rejected) and isinstance(r.error, (WrongKeyError, MalformedError))
+                for r in framed
             )
-            return fallback if p1_wrong_key or not framed else framed
+            return fallback if not_p1 or not framed else framed
         if looks_like_apdu(data):
             return self._decode_apdu(data)
         return self.feed(data, final=True)
