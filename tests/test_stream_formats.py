@@ -87,6 +87,21 @@ def test_austrian_m_bus_stream_in_chunks(vector_id: str, chunk: int) -> None:
         assert not KEY_CODES & set(errors)
 
 
+@pytest.mark.parametrize(
+    "vector_id", ["dk-kamstrup-omnipower-hdlc-sc30", "lg-e450-hdlc-gbt-sc30-a"]
+)
+def test_encrypted_hdlc_stream_decodes_from_every_start_offset(vector_id: str) -> None:
+    """The same false frame inside HDLC: a Danish Kamstrup frame (once 0 of 10, "wrong key"
+    from 11 offsets) and Landis+Gyr E450 GBT blocks (once 0 of 10, auth_failed from 19)."""
+    vector: dict[str, Any] = VECTORS[vector_id]
+    data = wire(vector)
+    keys = Keys(ek=bytes.fromhex(vector["keys"]["ek"]), ak=bytes.fromhex(vector["keys"]["ak"]))
+    for offset in range(len(data)):
+        good, errors = count(Decoder(keys).feed(data[offset:] + data * 10))
+        assert good == (11 if offset == 0 else 10), offset
+        assert not KEY_CODES & set(errors), (offset, errors)
+
+
 def test_an_unchecked_format_wins_the_lock_only_by_decoding() -> None:
     decoder = Decoder(Keys(ek=bytes.fromhex(LU_EK), ak=bytes.fromhex(LU_AK)))
     assert count(decoder.feed(LU_CORRUPT)) == (0, [])  # held: maybe not a frame at all
