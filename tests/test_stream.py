@@ -233,3 +233,14 @@ def test_no_lock_when_locking_is_off() -> None:
     reader.feed(frame(b"x", 0xDB))
     reader.verdict(FrameKind.DSMR_GCM, good=True)
     assert reader.locked_kind is None
+
+
+def test_a_consumer_that_stops_early_never_sees_the_same_frame_again() -> None:
+    reader = StreamReader([SumFramer()])
+    results = reader.results(frame(b"one") + frame(b"two"))
+    first = next(results)
+    assert isinstance(first, Frame)
+    assert first.payload == b"one"
+    results.close()  # the consumer failed on "one"
+    assert payloads(reader.feed(b"")) == [b"two"]
+    assert payloads(reader.feed(b"", final=True)) == []

@@ -161,3 +161,23 @@ def test_a_stray_slash_does_not_hold_dlms_frames_back() -> None:
     for junk in (b"/", b"/EG", b"/KFM5KAIFA", b"/ABC5 X\r\n"):
         results = Decoder().feed(junk + HDLC_NO)
         assert count(results) == (1, [])
+
+
+def test_a_frame_the_decoder_fails_on_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception while decoding one frame must not stop the reader."""
+    decoder = Decoder()
+    real = decoder.decode_frame
+    calls: list[int] = []
+
+    def flaky(frame: Any) -> Result | None:
+        calls.append(frame.size)
+        if len(calls) == 1:
+            msg = "bug"
+            raise RuntimeError(msg)
+        return real(frame)
+
+    monkeypatch.setattr(decoder, "decode_frame", flaky)
+    with pytest.raises(RuntimeError):
+        decoder.feed(HDLC_NO * 2)
+    assert count(decoder.feed(b"")) == (1, [])
+    assert len(calls) == 2

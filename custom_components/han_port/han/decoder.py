@@ -75,25 +75,29 @@ class Decoder:
         """
         out: list[Result] = []
         reader = self.reader
-        for item in reader.results(data, final=final):
-            if isinstance(item, Rejected):
-                self._release(out, item)
-                continue
-            result = self.decode_frame(item)
-            if result is None:
-                continue
-            proven = reader.locked_kind == item.kind
-            reader.verdict(item.kind, good=isinstance(result, Message))
-            if (
-                isinstance(result, Rejected)
-                and result.code in _KEY_CODES
-                and not item.checked
-                and not proven
-            ):
-                self._release(out, None)
-                self._held = result
-                continue
-            self._release(out, result, item.kind)
+        items = reader.results(data, final=final)
+        try:
+            for item in items:
+                if isinstance(item, Rejected):
+                    self._release(out, item)
+                    continue
+                result = self.decode_frame(item)
+                if result is None:
+                    continue
+                proven = reader.locked_kind == item.kind
+                reader.verdict(item.kind, good=isinstance(result, Message))
+                if (
+                    isinstance(result, Rejected)
+                    and result.code in _KEY_CODES
+                    and not item.checked
+                    and not proven
+                ):
+                    self._release(out, None)
+                    self._held = result
+                    continue
+                self._release(out, result, item.kind)
+        finally:
+            items.close()  # a frame that raised is not scanned again on the next feed
         if final:
             self._release(out, None)
         return out

@@ -9,7 +9,7 @@ from .framing import Frame, Framer, ScanStatus
 from .model import MalformedError, Rejected
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterator, Sequence
+    from collections.abc import Generator, Sequence
 
 #: Bytes of garbage the reader keeps at most (frames are far smaller than this).
 MAX_BUFFER = 16 * 1024
@@ -66,6 +66,7 @@ class StreamReader:
         self._since_good = 0
         self._bad = 0
         self._verdicts = False
+        self._done = 0  # bytes of the buffer the current scan is done with
         self._unlock_after = 4 * max((f.max_size for f in self._framers), default=MAX_BUFFER)
         self.stats = StreamStats()
 
@@ -111,16 +112,25 @@ class StreamReader:
         """Add bytes; return every frame (or rejected frame) completed by them."""
         return list(self.results(data, final=final))
 
-    def results(self, data: bytes, *, final: bool = False) -> Iterator[Frame | Rejected]:
+    def results(self, data: bytes, *, final: bool = False) -> Generator[Frame | Rejected]:
         """Add bytes; yield every frame (or rejected frame) completed by them, in order.
 
-        Consume it to the end. A ``verdict`` given on a frame before taking the next result
-        already applies to the rest of the bytes (a lock it wins or loses).
+        A ``verdict`` given on a frame before taking the next result already applies to the
+        rest of the bytes (a lock it wins or loses). Closed early (the consumer failed on a
+        result), the reader still forgets every byte up to the last result it yielded, so
+        one frame can never stop it.
         """
-        buf = self._buf
-        buf += data
+        self._buf += data
         self._since_good += len(data)
-        pos = yield from self._scan(final=final)
+        self._done = 0
+        try:
+            self._done = yield from self._scan(final=final)
+        finally:
+            self._trim(self._done, final=final)
+
+    def _trim(self, pos: int, *, final: bool) -> None:
+        """Forget the ``pos`` bytes the scan is done with; keep the buffer bounded."""
+        buf = self._buf
         if self._locked is not None and self._since_good > self._unlock_after:
             # The locked format has been silent for a long stretch: the line changed.
             self._locked = None
@@ -189,12 +199,14 @@ class StreamReader:
                     stats.by_kind[framer.kind] = stats.by_kind.get(framer.kind, 0) + 1
                     if scan.frame.checked:
                         self._checked_frame(framer, len(buf) - scan.end)
+                    self._done = scan.end
                     yield scan.frame
                 else:
                     error = scan.error or MalformedError("frame check failed")
                     stats.rejected += 1
                     if self._locked is framer:
                         self._bad_outcome()
+                    self._done = scan.end
                     yield Rejected(framer.kind, error, scan.end - start)
                 framers = self._candidates()  # a verdict on what was yielded may change it
                 pos = scan.end
