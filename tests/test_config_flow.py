@@ -48,6 +48,8 @@ from .common import (
     WMBUS_GAMA_KEY,
     Meter,
     Pty,
+    vector,
+    wire,
 )
 
 NL_METER_ID = "K8EG004046395507"
@@ -283,6 +285,70 @@ async def test_dlms_swapped_keys_and_system_title_as_unique_id(
     assert result["data"][CONF_EK] == DK_EK.lower()
     assert result["data"][CONF_AK] == DK_AK.lower()
     await hass.async_block_till_done()
+
+
+# Polish Stoen P1: the public envelope rebuilt around a real Kaifa MA309M plaintext (AMS #1067):
+# clear ident line, GCM blob of the data lines, clear footer; test keys.
+PL = vector("dlms", "pl-stoen-kaifa-ma309m-p1-rebuilt-envelope")
+PL_FRAME = wire(PL)
+PL_EK = PL["keys"]["ek"]
+PL_AK = PL["keys"]["ak"]
+PL_METER_ID = "30057775"
+
+
+async def test_stoen_p1_meter_with_keys_in_letter_order(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    """Stoen letters list AK and EK either way round: the tag tells, the entry stores them right."""
+    meter = Meter([PL_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path, "pl_stoen_p1")
+    assert result["step_id"] == "keys"
+    assert CONF_SYSTEM_TITLE in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: PL_AK, CONF_AK: PL_EK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    placeholders = result["description_placeholders"]
+    assert placeholders["keys"] == "⇄"
+    assert placeholders["meter_id"] == PL_METER_ID
+    # The model comes from the ident line sent in clear before the encrypted data lines.
+    assert (placeholders["manufacturer"], placeholders["model"]) == ("KFM", "KAIFA-METER")
+    assert "1-0:1.8.0" in placeholders["registers"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"KFM KAIFA-METER {PL_METER_ID}"
+    assert result["result"].unique_id == PL_METER_ID
+    assert result["data"][CONF_EK] == PL_EK.lower()
+    assert result["data"][CONF_AK] == PL_AK.lower()
+    await hass.async_block_till_done()
+
+
+async def test_stoen_p1_auto_detect_asks_for_keys_and_refuses_a_wrong_ak(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    meter = Meter([PL_FRAME])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    result = await _start(hass, pty.path)
+    result = await _progress(hass, result)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {"base": "need_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: PL_EK, CONF_AK: OTHER_KEY}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {"base": "auth_failed"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_EK: PL_EK, CONF_AK: PL_AK}
+    )
+    result = await _progress(hass, result)
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["keys"] == "✓"
+    assert result["description_placeholders"]["meter_id"] == PL_METER_ID
 
 
 async def test_wrong_keys_auth_failed(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:

@@ -28,10 +28,11 @@ from custom_components.han_port.han.model import (
     Message,
     NoKeyError,
     Rejected,
+    Security,
     TruncatedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.p1 import P1Framer, P1Session, parse_telegram
+from custom_components.han_port.han.p1 import P1Framer, parse_telegram
 from custom_components.han_port.han.p1_encrypted import (
     LU_AUTHENTICATION_KEY,
     DsmrGcmFramer,
@@ -39,6 +40,7 @@ from custom_components.han_port.han.p1_encrypted import (
     decrypt_dsmr_gcm,
     decrypt_stoen,
 )
+from custom_components.han_port.han.p1_session import P1Session
 
 from .common import HDLC_NO
 from .test_p1 import assert_expected, decode, messages
@@ -63,7 +65,7 @@ VECTORS = [
     for v in _load(name)
     if v["transport"] == "dsmr-encrypted"
 ]
-TEXT = {v["id"]: v for name in ("dsmr.jsonl", "dlms.jsonl") for v in _load(name)}
+TEXT = {v["id"]: v for name in ("dsmr.jsonl", "dlms.jsonl", "nordic.jsonl") for v in _load(name)}
 
 NEGATIVE_ERRORS: dict[str, type[HanError] | None] = {
     "esl_encrypted_packet_corrupted": AuthenticationError,
@@ -86,6 +88,13 @@ def keys_of(vector: dict[str, Any]) -> Keys:
 
 def plaintext(vector_id: str) -> bytes:
     return str(TEXT[vector_id]["telegram"]).encode("latin-1")
+
+
+def data_lines(vector_id: str) -> bytes:
+    """The data lines of a logged telegram: what a Stoen meter puts into its ciphertext."""
+    text = plaintext(vector_id)
+    start = text.index(b"\r\n\r\n") + 4
+    return text[start : text.index(b"\n!") + 1]
 
 
 def stoen(
@@ -134,6 +143,11 @@ def test_positive_vector(vector: dict[str, Any]) -> None:
         assert_expected(vector, found[0])
     assert found[0].format == "p1"
     assert found[0].size == len(data)
+    assert found[0].security is not None
+    if vector["id"].startswith("pl-stoen"):
+        # Stoen: no system title on the wire, frame counter 0, tag verified with the AK.
+        assert found[0].security == Security(None, 0, authenticated=True)
+        assert found[0].meter.manufacturer in ("EGM", "KFM")
 
 
 @pytest.mark.parametrize("vector", [v for v in VECTORS if not v["expected"]], ids=lambda v: v["id"])
@@ -153,7 +167,7 @@ def test_negative_vector(vector: dict[str, Any]) -> None:
 
 def test_every_negative_vector_is_listed() -> None:
     assert {v["id"] for v in VECTORS if not v["expected"]} == set(NEGATIVE_ERRORS)
-    assert len(VECTORS) == 11
+    assert len(VECTORS) == 13
 
 
 def test_luxembourg_without_ak_uses_the_public_one() -> None:
@@ -187,20 +201,26 @@ def test_gama350_capture_frames_as_stoen() -> None:
 # Polish envelope
 # --------------------------------------------------------------------------------------
 
-KAIFA = plaintext("pl-stoen-kaifa-ma309m-p1-decrypted")
-GAMA = plaintext("pl-stoen-gama150-p1-decrypted")
+#: The data lines of real Stoen plaintexts as amsreader logged them after decryption (AMS
+#: #1067 Kaifa MA309M, #1177 Elgama GAMA 150): what these meters put into the ciphertext.
+KAIFA = data_lines("amsreader-kaifa-gh1067-2")
+GAMA = data_lines("amsreader-elgama-gh1177-1")
 
 
 @pytest.mark.parametrize(
-    "vector_id", ["pl-stoen-kaifa-ma309m-p1-decrypted", "pl-stoen-gama150-p1-decrypted"]
+    ("ident", "lines", "vector_id"),
+    [
+        (b"/KFM5KAIFA-METER", KAIFA, "pl-stoen-kaifa-ma309m-p1-rebuilt-envelope"),
+        (b"/EGM5G15", GAMA, "pl-stoen-gama150-p1-rebuilt-envelope"),
+    ],
 )
-def test_stoen_decrypts_real_polish_telegrams(vector_id: str) -> None:
-    # The decrypted telegrams' own footers do not verify; that must not matter here.
-    data = stoen(plaintext(vector_id), ident=b"/KFM5KAIFA-METER")
+def test_stoen_decrypts_real_polish_data_lines(ident: bytes, lines: bytes, vector_id: str) -> None:
+    data = stoen(lines, ident=ident)
     for chunk in (None, 1, 64):
         found = messages(decode(data, keys=Keys(ek=EK, ak=AK), country="PL", chunk=chunk))
         assert len(found) == 1
         assert found[0].notes == []
+        assert found[0].meter.manufacturer == ident[1:4].decode()
         assert_expected(TEXT[vector_id], found[0])
 
 
@@ -480,7 +500,7 @@ def test_mutated_frames_never_raise_nor_lie(polish: bool, edits: list[tuple[int,
     for position, value in edits:
         data[position % len(data)] = value
     keys = Keys(ek=EK, ak=AK) if polish else Keys(ek=EK)
-    reference = parse_telegram(GAMA if polish else LUX).readings
+    reference = parse_telegram(b"/EGM5G35\r\n\r\n" + GAMA if polish else LUX).readings
     for result in decode(bytes(data), keys=keys):
         assert isinstance(result, (Message, Rejected))
         if isinstance(result, Message):

@@ -13,7 +13,7 @@ import pytest
 
 from custom_components.han_port.han.crc import crc16_arc, crc16_x25
 from custom_components.han_port.han.crypto import gcm_open
-from custom_components.han_port.han.model import Keys, Message
+from custom_components.han_port.han.model import Keys, Message, Security
 from custom_components.han_port.han.simulator import (
     DEMO_AK,
     DEMO_EK,
@@ -123,9 +123,27 @@ def test_stoen_envelope_decrypts_with_demo_keys() -> None:
         assert secured[0] == 0x30
         footer = rest[4 + length :]
         assert re.fullmatch(rb"![0-9A-F]{4}\r\n", footer)
+        # The frame counter is 0, as on every real Stoen meter.
+        assert secured[1:5] == bytes(4)
         plain = gcm_open(0x30, bytes(8), secured[1:5], secured[5:], DEMO_EK, DEMO_AK)
-        assert plain.startswith(b"/KFM5KAIFA-METER\r\n\r\n")
-        assert p1_crc_ok(plain)
+        # The ciphertext holds the data lines only: no ident line, no footer.
+        assert plain.startswith(b"0-0:1.0.0(")
+        assert plain.endswith(b")\r\n")
+        assert b"/" not in plain
+        assert b"!" not in plain
+        lines = plain.decode("ascii").split("\r\n")[:-1]
+        assert all(re.fullmatch(r"\d-\d:[\d.]+\(.*\)", line) for line in lines)
+        assert len(lines) == 27
+    # The decoder reads it: model from the clear ident line, values from the data lines.
+    decoder = Decoder(Keys(ek=DEMO_EK, ak=DEMO_AK), country="PL")
+    messages = [r for frame in out for r in decoder.feed(frame)]
+    assert all(isinstance(m, Message) for m in messages)
+    assert len(messages) == 2
+    first = messages[0]
+    assert isinstance(first, Message)
+    assert (first.meter.manufacturer, first.meter.model) == ("KFM", "KAIFA-METER")
+    assert first.meter.meter_id == sim.meter_id == "30057775"
+    assert first.security == Security(None, 0, authenticated=True)
 
 
 # -------------------------------------------------------------------------------- DLMS

@@ -17,7 +17,7 @@ from custom_components.han_port.han.framing import (
     ScanStatus,
 )
 from custom_components.han_port.han.model import ChecksumError, Rejected
-from custom_components.han_port.han.stream import StreamReader
+from custom_components.han_port.han.stream import UNLOCK_AFTER_BAD, StreamReader
 
 
 class SumFramer:
@@ -29,9 +29,12 @@ class SumFramer:
 
     max_size = 64
 
-    def __init__(self, start: int = 0xAA, kind: FrameKind = FrameKind.MBUS) -> None:
+    def __init__(
+        self, start: int = 0xAA, kind: FrameKind = FrameKind.MBUS, *, checked: bool = True
+    ) -> None:
         self.start_bytes = bytes((start,))
         self.kind = kind
+        self.checked = checked  # False: stands in for a format without a checksum of its own
 
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         if len(buf) - start < 2:
@@ -47,7 +50,8 @@ class SumFramer:
         payload = buf[start + 2 : end - 2]
         if sum(payload) & 0xFF != buf[end - 2]:
             return Scan(ScanStatus.REJECT, end, error=ChecksumError("sum"))
-        return Scan(ScanStatus.FRAME, end, Frame(self.kind, payload, end - start))
+        frame = Frame(self.kind, payload, end - start, checked=self.checked)
+        return Scan(ScanStatus.FRAME, end, frame)
 
 
 def frame(payload: bytes, start: int = 0xAA) -> bytes:
@@ -153,3 +157,90 @@ def test_chunking_never_changes_frames(noise: bytes, size: int) -> None:
     for i in range(0, len(stream), size):
         chunked += reader.feed(stream[i : i + size])
     assert payloads(chunked) == whole == [b"payload", b"second"]
+
+
+# --------------------------------------------------------------------------------------
+# The lock and the decoder's verdicts (issue 10 item 2)
+# --------------------------------------------------------------------------------------
+
+
+def test_a_frame_without_its_own_checksum_locks_only_after_a_good_verdict() -> None:
+    unchecked = SumFramer(0xDB, FrameKind.DSMR_GCM, checked=False)
+    checked = SumFramer(0xAA, FrameKind.MBUS)
+    reader = StreamReader([unchecked, checked])
+    assert payloads(reader.feed(frame(b"x", 0xDB))) == [b"x"]
+    assert reader.locked_kind is None  # a structure alone proves nothing
+    reader.verdict(FrameKind.DSMR_GCM, good=False)
+    assert reader.locked_kind is None
+    # Not locked, so the other format is still read (and, checked, locks at once).
+    assert payloads(reader.feed(frame(b"y", 0xDB) + frame(b"m"))) == [b"y", b"m"]
+    assert reader.locked_kind == FrameKind.MBUS
+    reader.reset()
+    reader.feed(frame(b"z", 0xDB))
+    reader.verdict(FrameKind.DSMR_GCM, good=True)
+    assert reader.locked_kind == FrameKind.DSMR_GCM
+    assert payloads(reader.feed(frame(b"m") + frame(b"w", 0xDB))) == [b"w"]
+
+
+def test_the_lock_yields_after_bad_outcomes_in_a_row() -> None:
+    first = SumFramer(0xAA, FrameKind.MBUS)
+    second = SumFramer(0xBB, FrameKind.HDLC)
+    reader = StreamReader([first, second])
+    reader.feed(frame(b"a"))
+    assert reader.locked_kind == FrameKind.MBUS
+    for _ in range(UNLOCK_AFTER_BAD - 1):
+        reader.verdict(FrameKind.MBUS, good=False)
+    reader.verdict(FrameKind.HDLC, good=False)  # another format's word does not count
+    reader.verdict(FrameKind.HDLC, good=True)  # nor does it take the lock
+    assert reader.locked_kind == FrameKind.MBUS
+    reader.verdict(FrameKind.MBUS, good=True)  # a good message starts the count again
+    for _ in range(UNLOCK_AFTER_BAD - 1):
+        reader.verdict(FrameKind.MBUS, good=False)
+    assert reader.locked_kind == FrameKind.MBUS
+    reader.verdict(FrameKind.MBUS, good=False)
+    assert reader.locked_kind is None
+    assert payloads(reader.feed(frame(b"b", 0xBB))) == [b"b"]
+    assert reader.locked_kind == FrameKind.HDLC
+
+
+def test_rejected_frames_of_the_locked_format_count_as_bad() -> None:
+    first = SumFramer(0xAA, FrameKind.MBUS)
+    second = SumFramer(0xBB, FrameKind.HDLC)
+    reader = StreamReader([first, second])
+    reader.feed(frame(b"a"))
+    bad = bytearray(frame(b"broken"))
+    bad[3] ^= 0x40
+    out = reader.feed(bytes(bad) * UNLOCK_AFTER_BAD + frame(b"b", 0xBB))
+    assert payloads(out) == ["rejected:checksum"] * UNLOCK_AFTER_BAD + [b"b"]
+    assert reader.locked_kind == FrameKind.HDLC
+
+
+def test_a_verdict_between_results_applies_to_the_rest_of_the_bytes() -> None:
+    unchecked = SumFramer(0xDB, FrameKind.DSMR_GCM, checked=False)
+    checked = SumFramer(0xAA, FrameKind.MBUS)
+    reader = StreamReader([unchecked, checked])
+    seen = []
+    for item in reader.results(frame(b"x", 0xDB) + frame(b"m") + frame(b"y", 0xDB)):
+        assert isinstance(item, Frame)
+        seen.append(item.payload)
+        if item.kind == FrameKind.DSMR_GCM:
+            reader.verdict(item.kind, good=True)
+    assert seen == [b"x", b"y"]  # locked by the first verdict: the M-Bus frame is ignored
+
+
+def test_no_lock_when_locking_is_off() -> None:
+    reader = StreamReader([SumFramer(0xDB, FrameKind.DSMR_GCM, checked=False)], lock=False)
+    reader.feed(frame(b"x", 0xDB))
+    reader.verdict(FrameKind.DSMR_GCM, good=True)
+    assert reader.locked_kind is None
+
+
+def test_a_consumer_that_stops_early_never_sees_the_same_frame_again() -> None:
+    reader = StreamReader([SumFramer()])
+    results = reader.results(frame(b"one") + frame(b"two"))
+    first = next(results)
+    assert isinstance(first, Frame)
+    assert first.payload == b"one"
+    results.close()  # the consumer failed on "one"
+    assert payloads(reader.feed(b"")) == [b"two"]
+    assert payloads(reader.feed(b"", final=True)) == []

@@ -45,24 +45,28 @@ def gcm_open(
     body: bytes,
     ek: bytes | None,
     ak: bytes | None,
+    *,
+    tag_len: int = TAG_LEN,
 ) -> bytes:
     """Return the plaintext of a secured APDU body (after SC and FC) or raise.
 
     Raises NoKeyError, AuthenticationError, TruncatedError or MalformedError. For
     encryption-only data the caller must still check that the plaintext parses.
+    ``tag_len`` is 12 in DLMS suite 0; only a caller that has to tolerate another length
+    (the Polish envelope, see ``p1_encrypted``) changes it.
     """
     iv = _iv(system_title, frame_counter)
     authenticated = bool(sc & SC_AUTH)
     encrypted = bool(sc & SC_ENC)
     if authenticated:
-        if len(body) < TAG_LEN:
+        if len(body) < tag_len:
             msg = "secured APDU shorter than its authentication tag"
             raise TruncatedError(msg)
-        body, tag = body[:-TAG_LEN], body[-TAG_LEN:]
+        body, tag = body[:-tag_len], body[-tag_len:]
         key = _check_key(ek, "encryption key (EK)")
         aad = bytes((sc,)) + (ak or b"")
         decryptor = Cipher(
-            algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=TAG_LEN)
+            algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=tag_len)
         ).decryptor()
         if encrypted:
             decryptor.authenticate_additional_data(aad)
@@ -83,7 +87,14 @@ def gcm_open(
 
 
 def gcm_open_either(
-    sc: int, system_title: bytes, frame_counter: bytes, body: bytes, ek: bytes, ak: bytes
+    sc: int,
+    system_title: bytes,
+    frame_counter: bytes,
+    body: bytes,
+    ek: bytes,
+    ak: bytes,
+    *,
+    tag_len: int = TAG_LEN,
 ) -> tuple[bytes, bool]:
     """``gcm_open`` with EK and AK as given or, if only that verifies the tag, swapped.
 
@@ -91,12 +102,12 @@ def gcm_open_either(
     the plaintext and whether the keys were swapped.
     """
     try:
-        return gcm_open(sc, system_title, frame_counter, body, ek, ak), False
+        return gcm_open(sc, system_title, frame_counter, body, ek, ak, tag_len=tag_len), False
     except AuthenticationError:
         if ak == ek:
             raise
         try:
-            return gcm_open(sc, system_title, frame_counter, body, ak, ek), True
+            return gcm_open(sc, system_title, frame_counter, body, ak, ek, tag_len=tag_len), True
         except AuthenticationError:
             msg = (
                 "authentication tag does not verify with the configured keys "

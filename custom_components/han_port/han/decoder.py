@@ -11,13 +11,26 @@ from typing import TYPE_CHECKING
 
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
 from .framing import Frame, FrameKind
-from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
-from .p1 import P1Framer, P1Session
+from .model import (
+    ErrorCode,
+    HanError,
+    Keys,
+    MalformedError,
+    Message,
+    Rejected,
+    Result,
+    TruncatedError,
+    WrongKeyError,
+)
+from .p1 import P1Framer
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
+from .p1_session import P1Session
 from .stream import StreamReader
 
 if TYPE_CHECKING:
     from .framing import Framer
+
+_KEY_CODES = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
 
 
 class Decoder:
@@ -49,18 +62,60 @@ class Decoder:
         if formats is not None:
             framers = [f for f in framers if f.kind in formats]
         self.reader = StreamReader(framers)
+        self._held: Rejected | None = None
 
     def feed(self, data: bytes, *, final: bool = False) -> list[Result]:
-        """Add bytes from the port; return every message or rejection they complete."""
+        """Add bytes from the port; return every message or rejection they complete.
+
+        Each decoded frame's outcome goes back to the stream reader (``verdict``): a format
+        without a checksum of its own wins the format lock only by decoding. A key error on
+        such a frame, from a format not proven on this line, is held back until the next
+        result: if another format decodes right after it, it was the ``DB 08`` header inside
+        an encrypted M-Bus/HDLC frame, not a frame, and is dropped (``stats.unconfirmed``).
+        """
         out: list[Result] = []
-        for item in self.reader.feed(data, final=final):
-            if isinstance(item, Rejected):
-                out.append(item)
-                continue
-            result = self.decode_frame(item)
-            if result is not None:
-                out.append(result)
+        reader = self.reader
+        items = reader.results(data, final=final)
+        try:
+            for item in items:
+                if isinstance(item, Rejected):
+                    self._release(out, item)
+                    continue
+                result = self.decode_frame(item)
+                if result is None:
+                    continue
+                proven = reader.locked_kind == item.kind
+                reader.verdict(item.kind, good=isinstance(result, Message))
+                if (
+                    isinstance(result, Rejected)
+                    and result.code in _KEY_CODES
+                    and not item.checked
+                    and not proven
+                ):
+                    self._release(out, None)
+                    self._held = result
+                    continue
+                self._release(out, result, item.kind)
+        finally:
+            items.close()  # a frame that raised is not scanned again on the next feed
+        if final:
+            self._release(out, None)
         return out
+
+    def _release(self, out: list[Result], result: Result | None, kind: str = "") -> None:
+        """Emit the held key error, then ``result``.
+
+        The held error is dropped instead when ``result`` decoded from another ``kind`` of frame.
+        """
+        held = self._held
+        if held is not None:
+            self._held = None
+            if isinstance(result, Message) and kind != held.format:
+                self.reader.stats.unconfirmed += 1
+            else:
+                out.append(held)
+        if result is not None:
+            out.append(result)
 
     def decode_frame(self, frame: Frame) -> Result | None:
         """Decode one verified frame; None while a segmented message is incomplete."""
@@ -88,12 +143,14 @@ class Decoder:
             fallback = self._decode_apdu(data)
             if isinstance(fallback[0], Message):
                 return fallback
-            # Both failed. "Decrypted, but not a P1 telegram" means the plaintext may be a
-            # DLMS APDU: then the DLMS layer's verdict is the one that explains it.
-            p1_wrong_key = any(
-                isinstance(r, Rejected) and isinstance(r.error, WrongKeyError) for r in framed
+            # Both failed. "Decrypted, but not a P1 telegram" (wrong_key without a verified
+            # tag, malformed with one) means the plaintext may be a DLMS APDU: then the DLMS
+            # layer's verdict is the one that explains it.
+            not_p1 = any(
+                isinstance(r, Rejected) and isinstance(r.error, (WrongKeyError, MalformedError))
+                for r in framed
             )
-            return fallback if p1_wrong_key or not framed else framed
+            return fallback if not_p1 or not framed else framed
         if looks_like_apdu(data):
             return self._decode_apdu(data)
         return self.feed(data, final=True)

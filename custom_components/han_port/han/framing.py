@@ -3,7 +3,8 @@
 A framer looks at a buffer from a candidate start byte and answers with a ``Scan``:
 
 * ``NEED_MORE``: it may be a frame, more bytes are needed;
-* ``FRAME``: a complete frame whose checksum verified, ending at ``end``;
+* ``FRAME``: a complete frame whose checksum verified, ending at ``end`` (or, for a format
+  without a checksum of its own, a complete frame by its structure: ``Frame.checked`` False);
 * ``REJECT``: a complete frame whose boundaries are certain but whose check failed, ending
   at ``end`` (reported and counted);
 * ``INVALID``: not a frame start after all; the reader skips one byte and looks again, so
@@ -42,7 +43,12 @@ class ScanStatus(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One complete, checksum-verified frame."""
+    """One complete frame; ``checked`` when a checksum of its own verified it.
+
+    An unchecked frame (encrypted P1 envelopes, P1 without CRC) is only a frame by its
+    structure: the ``DB 08`` header inside every encrypted M-Bus/HDLC frame looks like one. Its
+    decoding decides whether it was real (see ``StreamReader.verdict``).
+    """
 
     kind: FrameKind
     payload: bytes
@@ -50,6 +56,7 @@ class Frame:
     segmented: bool = False  # more segments of the same message follow (HDLC S bit)
     control: int = 0  # HDLC control byte or M-Bus CI field, for reassembly
     address: bytes = b""  # wM-Bus/M-Bus/HDLC address when known
+    checked: bool = True  # a checksum of the frame's own format verified it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,32 +1,48 @@
 """Encrypted P1: the Polish Stoen envelope and Luxembourg/Austrian GCM-wrapped DSMR.
 
-Two wire formats carry an AES-128-GCM encrypted DSMR text telegram:
+Two wire formats carry AES-128-GCM encrypted P1 text:
 
 * Polish (Stoen Operator; Elgama GAMA, Kaifa MA309M): an ASCII ident line, an empty line,
   then ``00`` (system title of length 0, no 0xDB tag) or ``DB 08 <system title>``, a BER
   length ``82 hi lo``, SC, frame counter (4), ciphertext, tag (12), and a ``!XXXX`` footer
   whose checksum matches nothing known and is not checked. The IV is 8 zero bytes ‖ FC
-  unless the user configures a system title.
+  unless the user configures a system title. The ciphertext holds the DATA LINES only: the
+  ident line and the footer are sent in clear around it (the real captures' declared lengths
+  leave no room for them: GAMA 150 ``00 82 02 06`` = 501 B of ciphertext for 499 B of data
+  lines, Kaifa MA309M ``00 82 02 8F`` = 638 B for 637 B; ../shared/reference/dlms-encrypted.md
+  §1 "Plaintext extent", AMS #1177 and #1067). The model comes from the clear ident line.
 * Luxembourg Smarty / Austrian Sagemcom T210-D: ``DB 08 <system title> 82 hi lo 30 FC ct tag``
-  with IV = system title ‖ FC and AAD = SC ‖ AK. The Luxembourg AK is a public constant.
+  with IV = system title ‖ FC and AAD = SC ‖ AK. The Luxembourg AK is a public constant. The
+  plaintext is a whole telegram, ``/`` through ``!CRC``.
 
-The framers use the length field to find the end, since '!' and '/' occur in ciphertext.
+The framers use the length field to find the end, since '!' and '/' occur in ciphertext. Neither
+format has a checksum of its own (``Frame.checked`` is False): the ``DB 08`` header also sits
+inside every encrypted M-Bus/HDLC frame, so only a decoded frame proves the format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import TYPE_CHECKING, Final
 
 from .crypto import SC_AUTH, SC_ENC, TAG_LEN, ctr_apply, gcm_open, gcm_open_either
 from .framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus
-from .model import AuthenticationError, MalformedError, NoKeyError, TruncatedError
+from .model import (
+    AuthenticationError,
+    MalformedError,
+    NoKeyError,
+    Security,
+    TruncatedError,
+    WrongKeyError,
+)
 
 if TYPE_CHECKING:
     from .model import Keys
 
 __all__ = [
     "LU_AUTHENTICATION_KEY",
+    "Decrypted",
     "DsmrGcmFramer",
     "StoenFramer",
     "decrypt_dsmr_gcm",
@@ -41,6 +57,21 @@ _HEX: Final = frozenset(b"0123456789abcdefABCDEF")
 _ENVELOPE_TAGS: Final = frozenset((0x00, 0x08, 0xDB))
 _NOTE_SWAPPED: Final = "keys_swapped"
 _NOTE_UNVERIFIED: Final = "tag_not_verified"
+#: Tag lengths tried on a Polish envelope. DLMS suite 0 and every decoder of real Stoen frames
+#: use 12 (AMS GcmParser, Kamilione/GAMA350-on-ESP8266 dsmr_stoen.cpp and try_decrypt.py), and
+#: the real captures' lengths fit 12. The two public rebuilt envelopes
+#: (pl-stoen-*-p1-rebuilt-envelope) carry a full 16-byte GCM tag instead: no real capture
+#: shows one, but a verified tag proves it either way, so both are accepted.
+_STOEN_TAG_LENS: Final = (TAG_LEN, 16)
+#: Bytes an ident line holds (printable ASCII); CR and LF end it.
+_NOT_IDENT: Final = re.compile(rb"[^\x20-\x7e\r]")
+#: One OBIS data line ``A-B:C.D.E(...)...`` and a DSMR 2.2 continuation line ``(...)``.
+_DATA_LINE: Final = re.compile(
+    rb"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(?:[.*]\d{1,3})?(?:\([\x20-\x7e\xa0-\xff]*\))+"
+)
+_CONTINUATION: Final = re.compile(rb"(?:\([\x20-\x7e\xa0-\xff]*\))+")
+#: A footer at the very end of a plaintext whose last line has no line end.
+_TRAILING_FOOTER: Final = re.compile(rb"![0-9A-Fa-f]{0,4}[\r\n\x00]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +81,30 @@ class _Secured:
     sc_pos: int  # index of the security control byte
     length: int  # bytes from SC through the tag
     system_title: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    """What an encrypted P1 frame held, and how it was protected.
+
+    ``telegram`` is P1 text starting at its ``/`` ident line (for a Polish envelope: the clear
+    ident line, an empty line and the decrypted data lines). ``verified``: a GCM tag verified,
+    so the keys are proven right (with a public AK too); ``security.authenticated``: it
+    verified with an AK the user configured.
+    """
+
+    telegram: bytes
+    verified: bool
+    security: Security
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    plain: bytes
+    notes: tuple[str, ...]
+    verified: bool = False
+    authenticated: bool = False
 
 
 _NEED: Final = "need"
@@ -108,12 +163,21 @@ def _after_blank_line(buf: bytes, nl: int) -> int | str:
     return pos + 2 if buf[pos + 1] == 0x0A else _BAD
 
 
+def _ident_end(buf: bytes, start: int) -> int | str:
+    """Index of the LF that ends the ident line at ``start``; _BAD at any other non-text byte."""
+    n = len(buf)
+    odd = _NOT_IDENT.search(buf, start + 1, min(n, start + _MAX_IDENT))
+    if odd is None:
+        return _NEED if n - start < _MAX_IDENT else _BAD
+    return odd.start() if buf[odd.start()] == 0x0A else _BAD
+
+
 def _stoen_header(buf: bytes, start: int) -> _Secured | str:
     """Parse ``/ident CR LF CR LF (00 | 08 st | DB 08 st) BER-length SC`` from ``start``."""
     n = len(buf)
-    nl = buf.find(b"\n", start + 1, start + _MAX_IDENT)
-    if nl < 0:
-        return _NEED if n - start < _MAX_IDENT else _BAD
+    nl = _ident_end(buf, start)
+    if isinstance(nl, str):
+        return nl
     pos = _after_blank_line(buf, nl)
     if isinstance(pos, str):
         return pos
@@ -123,7 +187,7 @@ def _stoen_header(buf: bytes, start: int) -> _Secured | str:
     if tag not in _ENVELOPE_TAGS:
         return _BAD  # a plain text telegram: its first data line follows the empty line
     line_end = nl - 1 if buf[nl - 1] == 0x0D else nl
-    if line_end - start < 4 or not all(0x20 <= b < 0x7F for b in buf[start + 1 : line_end]):
+    if line_end - start < 4 or 0x0D in buf[start + 1 : line_end]:
         return _BAD
     if tag == 0x00:
         return _secured(buf, pos + 1, b"")
@@ -193,7 +257,7 @@ class StoenFramer:
             return INVALID
         elif not final:
             return NEED_MORE
-        frame = Frame(FrameKind.P1_STOEN, bytes(buf[start:end]), end - start)
+        frame = Frame(FrameKind.P1_STOEN, bytes(buf[start:end]), end - start, checked=False)
         return Scan(ScanStatus.FRAME, end, frame)
 
 
@@ -214,7 +278,7 @@ class DsmrGcmFramer:
         end = header.sc_pos + header.length
         if end > len(buf):
             return _truncated(header) if final else NEED_MORE
-        frame = Frame(FrameKind.DSMR_GCM, bytes(buf[start:end]), end - start)
+        frame = Frame(FrameKind.DSMR_GCM, bytes(buf[start:end]), end - start, checked=False)
         return Scan(ScanStatus.FRAME, end, frame)
 
 
@@ -226,9 +290,18 @@ def _key16(key: bytes, what: str) -> bytes:
 
 
 def _open(
-    header: _Secured, payload: bytes, system_title: bytes, keys: Keys, default_ak: bytes | None
-) -> tuple[bytes, list[str]]:
-    """Decrypt the secured part; try swapped keys and the unverified fallback as allowed."""
+    header: _Secured,
+    payload: bytes,
+    system_title: bytes,
+    keys: Keys,
+    default_ak: bytes | None,
+    tag_lens: tuple[int, ...] = (TAG_LEN,),
+) -> _Opened:
+    """Decrypt the secured part; try swapped keys, other tag lengths and the fallbacks allowed.
+
+    With an AK configured only a frame whose tag verifies with it is accepted: a frame
+    without the authentication bit (tag stripped, a downgrade) is refused.
+    """
     sc_pos = header.sc_pos
     sc = payload[sc_pos]
     fc = payload[sc_pos + 1 : sc_pos + 5]
@@ -240,47 +313,120 @@ def _open(
     if len(system_title) != 8:
         msg = "system title must be 8 bytes (16 hex characters)"
         raise MalformedError(msg)
+    if ak and not sc & SC_AUTH:
+        msg = f"an AK is configured, but the frame is not authenticated (security byte {sc:02X})"
+        raise AuthenticationError(msg)
     if not sc & SC_AUTH:
-        return gcm_open(sc, system_title, fc, body, ek, ak), []
+        return _Opened(gcm_open(sc, system_title, fc, body, ek, None), ())
     if ak:
-        plain, swapped = gcm_open_either(sc, system_title, fc, body, ek, ak)
-        return plain, [_NOTE_SWAPPED] if swapped else []
+        failure: AuthenticationError | None = None
+        for tag_len in tag_lens:
+            try:
+                plain, swapped = gcm_open_either(
+                    sc, system_title, fc, body, ek, ak, tag_len=tag_len
+                )
+            except AuthenticationError as err:
+                failure = err
+                continue
+            notes = (_NOTE_SWAPPED,) if swapped else ()
+            return _Opened(plain, notes, verified=True, authenticated=True)
+        assert failure is not None  # tag_lens is never empty
+        raise failure
     if default_ak is not None:
         try:
-            return gcm_open(sc, system_title, fc, body, ek, default_ak), []
+            plain = gcm_open(sc, system_title, fc, body, ek, default_ak)
+            return _Opened(plain, (), verified=True)
         except AuthenticationError:
             pass
     # No AK to check the tag with: decrypt only; the caller validates the plaintext.
     plain = ctr_apply(_key16(ek, "encryption key (EK)"), system_title + fc, body[:-TAG_LEN])
-    return plain, [_NOTE_UNVERIFIED]
+    return _Opened(plain, (_NOTE_UNVERIFIED,))
 
 
-def decrypt_stoen(payload: bytes, keys: Keys) -> tuple[bytes, list[str]]:
-    """Decrypt a Polish envelope frame -> (plaintext telegram, notes).
+def _data_lines(plain: bytes) -> bytes:
+    """The data lines of a decrypted Polish plaintext, without an ident line or footer.
+
+    The meters put only the data lines into the ciphertext; a plaintext that starts with its
+    own ``/`` ident line, or ends with a ``!`` footer, with or without a line end, is taken too.
+    """
+    text = plain.lstrip(b"\r\n\x00")
+    if text[:1] == b"/":
+        nl = text.find(b"\n")
+        text = text[nl + 1 :].lstrip(b"\r\n") if nl >= 0 else b""
+    footer = text.find(b"\n!")
+    if footer >= 0:
+        return text[: footer + 1]
+    trailing = _TRAILING_FOOTER.search(text)
+    if trailing is not None:
+        text = text[: trailing.start()]
+    return text.rstrip(b"\x00")
+
+
+def _looks_like_data_lines(text: bytes) -> bool:
+    """Tell whether every line is an OBIS data line ``A-B:C.D.E(...)`` (or a continuation)."""
+    found = False
+    for raw in text.split(b"\n"):
+        line = raw.removesuffix(b"\r")
+        if not line:
+            continue
+        if _DATA_LINE.fullmatch(line):
+            found = True
+        elif not (found and _CONTINUATION.fullmatch(line)):
+            return False
+    return found
+
+
+def _stoen_text(opened: _Opened) -> bytes:
+    """The data lines of an opened envelope; WrongKeyError when an unverified one is not text.
+
+    Without an AK nothing proves the key: the plaintext must then be OBIS data lines. A
+    verified tag proves the keys, so whatever the plaintext holds is the meter's (a parse
+    failure later is ``malformed``, never "wrong key").
+    """
+    lines = _data_lines(opened.plain)
+    if opened.verified or _looks_like_data_lines(lines):
+        return lines
+    if len(opened.plain) > 4:
+        # A meter with a 16-byte tag: its last 4 bytes were decrypted as text.
+        shorter = _data_lines(opened.plain[:-4])
+        if _looks_like_data_lines(shorter):
+            return shorter
+    msg = "decrypted data is not P1 data lines (wrong encryption key?)"
+    raise WrongKeyError(msg)
+
+
+def decrypt_stoen(payload: bytes, keys: Keys) -> Decrypted:
+    """Decrypt a Polish envelope frame into a P1 telegram (clear ident line + data lines).
 
     IV = configured system title, else the frame's, else 8 zero bytes; then the frame
     counter. Without an AK the tag cannot be checked and the data is only decrypted.
     """
-    start = payload.find(b"/")
-    header = _stoen_header(payload, max(start, 0))
+    start = max(payload.find(b"/"), 0)
+    header = _stoen_header(payload, start)
     if not isinstance(header, _Secured):
         msg = "not a Polish encrypted P1 envelope"
         raise MalformedError(msg)
     if header.sc_pos + header.length > len(payload):
         msg = "encrypted P1 envelope ends before its declared length"
         raise TruncatedError(msg)
-    system_title = keys.system_title or header.system_title or bytes(8)
-    return _open(header, payload, system_title, keys, None)
+    title = keys.system_title or header.system_title
+    opened = _open(header, payload, title or bytes(8), keys, None, _STOEN_TAG_LENS)
+    nl = payload.find(b"\n", start)
+    ident = payload[start:nl].removesuffix(b"\r")
+    counter = int.from_bytes(payload[header.sc_pos + 1 : header.sc_pos + 5], "big")
+    # The Stoen frame counter is 0 in every capture: it cannot protect against replays.
+    security = Security(title.hex().upper() if title else None, counter, opened.authenticated)
+    telegram = ident + b"\r\n\r\n" + _stoen_text(opened)
+    return Decrypted(telegram, opened.verified, security, opened.notes)
 
 
-def decrypt_dsmr_gcm(
-    payload: bytes, keys: Keys, *, country: str | None = None
-) -> tuple[bytes, list[str]]:
-    """Decrypt a Luxembourg/Austrian ``DB 08`` frame -> (plaintext telegram, notes).
+def decrypt_dsmr_gcm(payload: bytes, keys: Keys, *, country: str | None = None) -> Decrypted:
+    """Decrypt a Luxembourg/Austrian ``DB 08`` frame into its P1 telegram.
 
     With no AK configured the public Luxembourg AK is tried; if the tag still does not
     verify (some meters use another AK), the data is decrypted without the tag check and
-    the caller must validate the telegram (its '/' start and its own CRC).
+    the caller must validate the telegram (its '/' start and its own CRC). A tag verified
+    with the public AK proves the EK, not the sender: ``security.authenticated`` stays False.
     """
     del country  # the same rules hold for LU and AT; kept for symmetry with the session
     header = _gcm_header(payload, 0)
@@ -290,4 +436,8 @@ def decrypt_dsmr_gcm(
     if header.sc_pos + header.length > len(payload):
         msg = "encrypted DSMR frame ends before its declared length"
         raise TruncatedError(msg)
-    return _open(header, payload, header.system_title, keys, LU_AUTHENTICATION_KEY)
+    opened = _open(header, payload, header.system_title, keys, LU_AUTHENTICATION_KEY)
+    counter = int.from_bytes(payload[header.sc_pos + 1 : header.sc_pos + 5], "big")
+    security = Security(header.system_title.hex().upper(), counter, opened.authenticated)
+    telegram = opened.plain.lstrip(b"\r\n\x00")
+    return Decrypted(telegram, opened.verified, security, opened.notes)

@@ -261,7 +261,8 @@ _P1_LU: Final = (
     "0-1:24.2.1(260403174542S)(14239.771*m3)",
     "0-1:24.4.0(1)",
 )
-#: fixture pl-stoen-kaifa-ma309m-p1-decrypted
+#: the data lines of fixture pl-stoen-kaifa-ma309m-p1-rebuilt-envelope (real plaintext, AMS
+#: #1067), under the clear ident line the meter sends before its envelope
 _P1_PL: Final = (
     "/KFM5KAIFA-METER",
     "",
@@ -1224,12 +1225,20 @@ class MeterSimulator:
             return telegram
         if spec.envelope == "dsmr_gcm":
             return self._seal_glo(telegram)
-        # Polish Stoen: ident line, empty line, 00 (no system title) 82 len SC FC ct tag, !CRC.
+        # Polish Stoen: the ident line and an empty line in clear, then 00 (no system title)
+        # 82 len SC FC ciphertext tag, then a "!XXXX" footer in clear. The ciphertext holds the
+        # DATA LINES only (the real captures' declared lengths leave no room for the ident line
+        # or the footer: ../shared/reference/dlms-encrypted.md §1 "Plaintext extent"); here
+        # each data line keeps its CR LF. What the real ciphertexts' 1-2 bytes beyond their
+        # data lines hold is unknown (no capture with its keys). The frame counter is 0 in
+        # every real capture (GAMA 150, GAMA 350, Kaifa MA309M), so it is 0 here too. The
+        # footer's four digits match no known checksum on real meters; readers ignore them.
         ek, ak = spec.keys.ek or DEMO_EK, spec.keys.ak or DEMO_AK
-        fc = self._next_counter().to_bytes(4)
-        sealed = gcm_seal(spec.security, bytes(8), fc, telegram, ek, ak)
+        fc = bytes(4)
+        ident, _, rest = telegram.partition(b"\r\n\r\n")
+        data_lines = rest[: rest.index(b"\n!") + 1]
+        sealed = gcm_seal(spec.security, bytes(8), fc, data_lines, ek, ak)
         secured = bytes((spec.security,)) + fc + sealed
-        ident = telegram[: telegram.index(b"\r\n")]
         head = ident + b"\r\n\r\n\x00\x82" + len(secured).to_bytes(2) + secured + b"!"
         return head + f"{crc16_arc(head):04X}\r\n".encode("ascii")
 

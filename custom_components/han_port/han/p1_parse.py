@@ -1,0 +1,459 @@
+"""P1 / DSMR text: data lines into readings (values, units, clocks, profiles, meter identity).
+
+Parsing is split-based (no regular expression per line) and caches what repeats from one
+telegram to the next (OBIS keys, units, whole unchanged lines), so the decoder stays cheap at
+one telegram per second for years.
+
+Values keep their exactness: ``00001.001*kWh`` becomes the integer 1001 Wh, computed from the
+digits rather than from a float. Numbers are bounded: a value with more significant digits than
+any meter register holds makes the whole telegram implausible (never an OverflowError, never a
+400-digit integer handed on to a sensor).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+import json
+from typing import Final
+
+from .model import (
+    ImplausibleError,
+    MalformedError,
+    Message,
+    MeterIdentity,
+    Reading,
+    Value,
+)
+from .units import normalise
+
+__all__ = ["clear_caches", "parse_telegram", "pick_meter_id"]
+
+# Value kinds, decided once per OBIS code.
+_GENERIC: Final = 0  # numbers with a unit; bare digits stay text (status words, limiter codes)
+_TEXT: Final = 1  # identifiers, versions, tariff, text messages: always the text as sent
+_INT: Final = 2  # counters, device type, valve and switch position: integers
+_NUMBER: Final = 3  # M-Bus meter readings: numbers even without a unit
+_PROFILE: Final = 4  # 98.x / 99.x buffers: rendered as a JSON string
+_CLOCK: Final = 5  # 0-x:1.0.0: timestamp
+_GAS22: Final = 6  # DSMR 2.2/3 24.3.0 record with the value on a continuation line
+
+_INT_CDE: Final = frozenset(
+    {
+        "96.7.21",
+        "96.7.9",
+        "32.32.0",
+        "52.32.0",
+        "72.32.0",
+        "32.36.0",
+        "52.36.0",
+        "72.36.0",
+        "24.1.0",
+        "24.4.0",
+        "96.3.10",
+    }
+)
+_TEXT_CDE: Final = frozenset({"42.0.0", "0.0.0"})
+_TEXT_CD_PREFIX: Final = ("96.1.", "96.13.", "96.14.", "0.2.", "0.9.")
+
+_MAX_PLACES: Final = 24
+#: Most significant digits a register value holds. DSMR formats reach F9(3) (12 digits); a
+#: float keeps 15 exactly. A longer number is not a reading (a 400-digit value once reached
+#: the scale step as an integer and overflowed there).
+_MAX_DIGITS: Final = 15
+#: Number texts up to this length cannot hold more digits than that.
+_SHORT_NUMBER: Final = _MAX_DIGITS
+_POW10: Final[tuple[int, ...]] = tuple(int(10**i) for i in range(_MAX_PLACES))
+_SUFFIXES: Final = frozenset(("", "S", "W", "s", "w"))
+_MAX_CACHE: Final = 4096
+_obis_cache: dict[str, tuple[str, int] | None] = {}
+_UNKNOWN: Final = ("", -1)
+_NOT_CACHED: Final = Reading("", None)
+_unit_cache: dict[str, tuple[str | None, int]] = {}
+_identity_cache: dict[tuple[str, tuple[Value, ...]], tuple[str | None, str | None, str | None]] = {}
+_line_caches: dict[tuple[timezone, timezone], dict[str, Reading | None]] = {}
+
+#: Offsets (winter, summer) for the S/W suffix of DSMR timestamps, by country.
+_WET: Final = (UTC, timezone(timedelta(hours=1)))
+_CET: Final = (timezone(timedelta(hours=1)), timezone(timedelta(hours=2)))
+_EET: Final = (timezone(timedelta(hours=2)), timezone(timedelta(hours=3)))
+_ZONES: Final[dict[str, tuple[timezone, timezone]]] = {
+    **dict.fromkeys(("IE", "GB", "UK", "PT", "IS"), _WET),
+    **dict.fromkeys(("FI", "EE", "LV", "LT", "GR", "BG", "RO", "CY", "UA"), _EET),
+}
+
+#: Identifier registers, in the order they are preferred as the meter id.
+_SERIAL_DIGITS: Final = 6
+_ID_KEYS: Final = ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.255", "1-0:0.0.0")
+
+
+def _obis(key: str) -> tuple[str, int] | None:
+    """Normalise ``A-B:C.D.E`` (optionally ``*255`` / ``.255``) and decide its value kind."""
+    star = key.find("*")
+    core = key[:star] if star >= 0 else key
+    a, dash, rest = core.partition("-")
+    b, colon, cde = rest.partition(":")
+    parts = cde.split(".")
+    if len(parts) == 4:
+        parts.pop()
+    if not (dash and colon and len(parts) == 3 and a.isdecimal() and b.isdecimal()):
+        return None
+    if not all(p.isdecimal() and len(p) <= 3 for p in parts) or len(a) > 3 or len(b) > 3:
+        return None
+    c, d, e = (int(p) for p in parts)
+    cde_n = f"{c}.{d}.{e}"
+    obis = f"{int(a)}-{int(b)}:{cde_n}"
+    kind = _GENERIC
+    if cde_n in _INT_CDE:
+        kind = _INT
+    elif cde_n in _TEXT_CDE or cde_n.startswith(_TEXT_CD_PREFIX):
+        kind = _TEXT
+    elif c == 24 and d in (2, 3):
+        kind = _GAS22 if d == 3 and e == 0 else _NUMBER
+    elif c in (98, 99):
+        kind = _PROFILE
+    elif cde_n == "1.0.0":
+        kind = _CLOCK
+    return obis, kind
+
+
+def _obis_cached(key: str) -> tuple[str, int] | None:
+    try:
+        return _obis_cache[key]
+    except KeyError:
+        pass
+    info = _obis(key)
+    if len(_obis_cache) >= _MAX_CACHE:
+        _obis_cache.clear()
+    _obis_cache[key] = info
+    return info
+
+
+def _unit(unit: str) -> tuple[str | None, int]:
+    """(normalised unit, power-of-ten exponent) for a unit as spelled on the wire."""
+    try:
+        return _unit_cache[unit]
+    except KeyError:
+        pass
+    factor, base = normalise(1, unit)
+    digits = str(factor)
+    info: tuple[str | None, int] = (unit, 0)
+    if isinstance(factor, int) and digits.rstrip("0") == "1":
+        info = (base, len(digits) - 1)
+    if len(_unit_cache) >= _MAX_CACHE:
+        _unit_cache.clear()
+    _unit_cache[unit] = info
+    return info
+
+
+class _TooManyDigits(Exception):  # noqa: N818 - internal signal, turned into ImplausibleError
+    """A number with more significant digits than any register holds."""
+
+
+def _bounded(text: str) -> None:
+    """Raise _TooManyDigits when ``text`` is a number longer than any register value."""
+    significant = text.lstrip("+-").replace(".", "", 1).lstrip("0")
+    if len(significant) > _MAX_DIGITS and significant.isdecimal():
+        raise _TooManyDigits
+
+
+def _int(text: str) -> int:
+    """``int()`` for wire digits: no digit-group underscores (Python's ``1_000``)."""
+    if "_" in text:
+        raise ValueError(text)
+    return int(text)
+
+
+def _decimal(text: str, exp: int) -> int | float | None:
+    """Parse ``[-]digits[.digits]`` exactly (from the digits, not via float), times 10**exp."""
+    if len(text) > _SHORT_NUMBER:
+        _bounded(text)
+    dot = text.find(".")
+    try:
+        if dot < 0:
+            digits = _int(text)
+            shift = exp
+        else:
+            digits = _int(text[:dot] + text[dot + 1 :])
+            shift = exp - (len(text) - dot - 1)
+    except ValueError:
+        return None
+    if shift >= 0:
+        return digits * _POW10[shift] if shift < _MAX_PLACES else None
+    return digits / _POW10[-shift] if -shift < _MAX_PLACES else None
+
+
+def _value(group: str, kind: int) -> tuple[Value, str | None]:
+    """One ``value*unit`` group -> (value, normalised unit)."""
+    if kind == _TEXT:
+        return group, None
+    star = group.find("*")
+    if star >= 0:
+        unit_text = group[star + 1 :]
+        known = _unit_cache.get(unit_text)
+        base, exp = known if known is not None else _unit(unit_text)
+        number = _decimal(group[:star], exp)
+        return (group[:star] if number is None else number), base
+    if not group:
+        return (None if kind in (_INT, _NUMBER) else ""), None
+    if kind in (_INT, _NUMBER):
+        number = _decimal(group, 0)
+        return (group if number is None else number), None
+    if "." in group:
+        number = _decimal(group, 0)
+        if number is not None:
+            return number, None
+    return group, None
+
+
+def _timestamp(text: str, zones: tuple[timezone, timezone]) -> datetime | None:
+    """``YYMMDDhhmmss[S|W]`` -> aware datetime; None when it is not a valid time."""
+    if len(text) not in (12, 13) or not text[:12].isdecimal():
+        return None
+    tz = zones[1] if text[12:] in ("S", "s") else zones[0]
+    try:
+        return datetime(
+            2000 + int(text[0:2]),
+            int(text[2:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+def _is_timestamp(text: str) -> bool:
+    return len(text) in (12, 13) and text[:12].isdecimal() and text[12:] in _SUFFIXES
+
+
+def _render_item(group: str, zones: tuple[timezone, timezone]) -> Value:
+    if _is_timestamp(group):
+        ts = _timestamp(group, zones)
+        return ts.astimezone(UTC).isoformat() if ts else None
+    return _value(group, _GENERIC)[0]
+
+
+def _profile(groups: list[str], zones: tuple[timezone, timezone]) -> str:
+    """Render a profile buffer (99.97.0 power failures, 98.1.0 demand history) as JSON.
+
+    ``{"count": n, "objects": [captured OBIS...], "entries": [[...], ...], "units": [...]}``:
+    timestamps become UTC ISO strings (null when invalid), values are normalised numbers,
+    and ``units`` gives each column's normalised unit (null for times and plain numbers).
+    """
+    if groups == [""]:
+        groups = []
+    objects: list[str] = []
+    pos = 0
+    count: int | None = None
+    if groups and groups[0].isdecimal() and not _is_timestamp(groups[0]):
+        if len(groups[0]) > _SHORT_NUMBER:
+            _bounded(groups[0])
+        count = int(groups[0])
+        pos = 1
+    while pos < len(groups) and ":" in groups[pos]:
+        info = _obis_cached(groups[pos])
+        if info is None:
+            break
+        objects.append(info[0])
+        pos += 1
+    rest = groups[pos:]
+    width = len(objects) + 1 if objects else max(len(rest), 1)
+    entries = [
+        [_render_item(group, zones) for group in rest[i : i + width]]
+        for i in range(0, len(rest) - width + 1, width)
+    ]
+    doc: dict[str, object] = {"entries": entries}
+    if count is not None:
+        doc["count"] = count
+    if objects:
+        doc["objects"] = objects
+    if entries:
+        doc["units"] = [
+            _unit(group[group.find("*") + 1 :])[0] if "*" in group else None
+            for group in rest[:width]
+        ]
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _parse_line(
+    line: str, zones: tuple[timezone, timezone]
+) -> tuple[Reading | None, datetime | None, bool]:
+    """Parse one data line -> (reading, clock, cacheable)."""
+    paren = line.find("(")
+    if paren <= 0:
+        return None, None, True
+    key = line[:paren]
+    info = _obis_cache.get(key, _UNKNOWN)
+    if info is _UNKNOWN:
+        info = _obis_cached(key)
+    if info is None:
+        return None, None, True
+    obis, kind = info
+    if kind < _PROFILE and line[-1] == ")" and line.find("(", paren + 1) < 0:
+        # The common case, one value group; ``value*unit`` inlined for speed.
+        star = line.find("*", paren) if kind != _TEXT else -1
+        if star < 0:
+            value, unit = _value(line[paren + 1 : -1], kind)
+            return Reading(obis, value, unit), None, True
+        unit_text = line[star + 1 : -1]
+        known = _unit_cache.get(unit_text)
+        unit, exp = known if known is not None else _unit(unit_text)
+        number = line[paren + 1 : star]
+        if len(number) > _SHORT_NUMBER:
+            _bounded(number)
+        dot = number.find(".")
+        try:
+            if dot < 0:
+                digits = _int(number)
+            else:
+                digits = _int(number[:dot] + number[dot + 1 :])
+                exp -= len(number) - dot - 1
+            value = digits * _POW10[exp] if exp >= 0 else digits / _POW10[-exp]
+        except (ValueError, IndexError):
+            value = number
+        return Reading(obis, value, unit), None, True
+    body = line[paren + 1 :]
+    body = body.removesuffix(")")
+    groups = body.split(")(")
+    if kind == _CLOCK:
+        ts = _timestamp(groups[0], zones)
+        text = ts.astimezone(UTC).isoformat() if ts else groups[0]
+        return Reading(obis, text, None), ts, False
+    if kind == _PROFILE:
+        return Reading(obis, _profile(groups, zones), None), None, True
+    if kind == _GAS22 and len(groups) >= 7:
+        base, exp = _unit(groups[5])
+        amount = _decimal(groups[6], exp)
+        if amount is None:
+            return None, None, True
+        return Reading(obis, amount, base), None, True
+    if len(groups) > 1 and _is_timestamp(groups[0]):
+        # M-Bus reading or a peak with its capture time: the value is the second group.
+        value, unit = _value(groups[1], kind)
+    else:
+        value, unit = _value(groups[0], kind)
+    return Reading(obis, value, unit), None, True
+
+
+def _hex_text(value: str) -> str:
+    """Hex-encoded printable ASCII (equipment ids) -> its text; anything else unchanged."""
+    if len(value) % 2 or not value:
+        return value
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        return value
+    if all(0x20 <= b < 0x7F for b in raw):
+        return raw.decode("ascii")
+    return value
+
+
+def _identity_fields(
+    ident: str, ids: tuple[Value, ...]
+) -> tuple[str | None, str | None, str | None]:
+    """(meter id, manufacturer, model) from the ident line and the identifier registers."""
+    head = ident[1:]
+    maker = head[:3]
+    manufacturer = maker if len(maker) == 3 and maker.isascii() and maker.isalpha() else None
+    model = head[4:] if len(head) > 4 else ""
+    if model[:1] == "\\":
+        model = model[2:]
+    model = "".join(ch for ch in model if " " <= ch <= "~").strip()
+    found = [
+        _hex_text(value.strip())
+        for value in ids
+        if isinstance(value, str) and value.strip().strip("0")
+    ]
+    return pick_meter_id(found), manufacturer, model or None
+
+
+def pick_meter_id(candidates: list[str]) -> str | None:
+    """The meter id among the identifier registers' texts (in ``_ID_KEYS`` order).
+
+    Polish Kaifa meters put their model ("MA309M") in 96.1.1 and the serial in 96.1.0: a
+    serial number has digits, so the first identifier with at least six wins.
+    """
+    for text in candidates:
+        if sum(ch.isdigit() for ch in text) >= _SERIAL_DIGITS:
+            return text
+    return candidates[0] if candidates else None
+
+
+def _identity(ident: str, readings: dict[str, Reading]) -> MeterIdentity:
+    ids = tuple(r.value if (r := readings.get(key)) is not None else None for key in _ID_KEYS)
+    key = (ident, ids)
+    fields = _identity_cache.get(key)
+    if fields is None:
+        fields = _identity_fields(ident, ids)
+        if len(_identity_cache) >= 64:
+            _identity_cache.clear()
+        _identity_cache[key] = fields
+    return MeterIdentity(fields[0], fields[1], fields[2])
+
+
+def parse_telegram(data: bytes, *, country: str | None = None) -> Message:
+    """Parse one P1 telegram (``/`` through the footer) into a Message.
+
+    Lines that do not parse are skipped; a telegram with no readable line at all raises
+    MalformedError; a number longer than any register holds raises ImplausibleError naming
+    the register. The CRC is not checked here (the framer or the caller does that). The
+    telegram ends at the '!' that starts a line (an ident line may hold a '!').
+    """
+    text = data.decode("latin-1")
+    start = text.find("/")
+    if start < 0:
+        msg = "not a P1 telegram (no '/' identification line)"
+        raise MalformedError(msg)
+    footer = text.find("\n!", start)
+    body = text[start : footer + 1] if footer >= 0 else text[start:]
+    if "\r" in body:
+        body = body.replace("\r", "")
+    if "\n(" in body:
+        body = body.replace("\n(", "(")  # DSMR 2.2/3 continuation lines
+    lines = body.split("\n")
+    zones = _ZONES.get(country.upper(), _CET) if country else _CET
+    readings: dict[str, Reading] = {}
+    timestamp: datetime | None = None
+    cache = _line_caches.get(zones)
+    if cache is None:
+        cache = _line_caches.setdefault(zones, {})
+    for line in lines[1:]:
+        hit = cache.get(line, _NOT_CACHED)
+        if hit is not _NOT_CACHED:
+            if hit is not None and hit.obis not in readings:
+                readings[hit.obis] = hit
+            continue
+        try:
+            reading, clock, cacheable = _parse_line(line, zones)
+        except _TooManyDigits:
+            info = _obis_cached(line[: line.find("(")])
+            register = info[0] if info else line[:24]
+            msg = f"{register}: a number with more than {_MAX_DIGITS} digits is not a reading"
+            raise ImplausibleError(msg) from None
+        except (ValueError, OverflowError):  # not expected: refuse the telegram, typed
+            msg = "a P1 data line could not be read"
+            raise MalformedError(msg) from None
+        if clock is not None and timestamp is None:
+            timestamp = clock
+        if cacheable:
+            if len(cache) >= _MAX_CACHE:
+                cache.clear()
+            cache[line] = reading
+        if reading is not None and reading.obis not in readings:
+            readings[reading.obis] = reading
+    if not readings:
+        msg = "P1 telegram holds no readable data line"
+        raise MalformedError(msg)
+    message = Message("p1", readings, _identity(lines[0], readings), timestamp)
+    message.size = len(data)
+    return message
+
+
+def clear_caches() -> None:
+    """Forget cached lines, OBIS codes and units (for benchmarks and tests)."""
+    _line_caches.clear()
+    _identity_cache.clear()
+    _obis_cache.clear()
+    _unit_cache.clear()
