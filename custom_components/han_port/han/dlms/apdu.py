@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model import MalformedError, TruncatedError  # noqa: TID252
 from .axdr import decode_planned, read_length
+from .shape import sourced
 
 TAG_DATA_NOTIFICATION = 0x0F
 TAG_GLO_CIPHERING = 0xDB
@@ -78,6 +79,7 @@ def parse_notification(data: bytes, *, strict: bool) -> Notification:
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
     body, end = decode_planned(data, pos)
+    body = sourced(body, data, pos)
     if strict and end != len(data):
         msg = "data-notification body does not fill the APDU"
         raise MalformedError(msg)
