@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import plausibility
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
 from .framing import Frame, FrameKind
 from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
@@ -69,6 +70,8 @@ class Decoder:
                 message: Message | None = self._p1.push_frame(frame)
             else:
                 message = self._dlms.push_frame(frame)
+            if message is not None:
+                plausibility.check(message)  # a frame with an impossible value is refused
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
@@ -101,6 +104,8 @@ class Decoder:
     def _decode_apdu(self, data: bytes) -> list[Result]:
         try:
             message = self._dlms.decode_apdu(data)
+            if message is not None:
+                plausibility.check(message)
         except HanError as err:
             return [Rejected(FrameKind.APDU, err, len(data))]
         if message is None:
