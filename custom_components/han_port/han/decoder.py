@@ -20,6 +20,8 @@ from .stream import StreamReader
 if TYPE_CHECKING:
     from .framing import Framer
 
+_DLMS = (FrameKind.HDLC, FrameKind.MBUS)
+
 
 class Decoder:
     """Decode a wired HAN stream.
@@ -50,6 +52,7 @@ class Decoder:
         if formats is not None:
             framers = [f for f in framers if f.kind in formats]
         self.reader = StreamReader(framers)
+        self._open: Frame | None = None
 
     def feed(self, data: bytes, *, final: bool = False) -> list[Result]:
         """Add bytes from the port; return every message or rejection they complete."""
@@ -61,6 +64,12 @@ class Decoder:
             result = self.decode_frame(item)
             if result is not None:
                 out.append(result)
+            # A DLMS frame that leaves its message open (a first segment or GBT block).
+            self._open = item if result is None and item.payload and item.kind in _DLMS else None
+        if final and self._open is not None:
+            msg = "the data ends before the last segment of a DLMS message"
+            out.append(Rejected(self._open.kind, TruncatedError(msg), self._open.size))
+            self._open = None
         return out
 
     def decode_frame(self, frame: Frame) -> Result | None:

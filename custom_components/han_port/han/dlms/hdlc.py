@@ -13,7 +13,14 @@ from __future__ import annotations
 from ..crc import crc16_x25  # noqa: TID252
 from ..framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus  # noqa: TID252
 from ..model import ChecksumError, HanError, TruncatedError  # noqa: TID252
-from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, parse_glo, parse_notification, strip_llc
+from .apdu import (
+    TAG_DATA_NOTIFICATION,
+    TAG_GLO_CIPHERING,
+    looks_like_apdu,
+    parse_glo,
+    parse_notification,
+    strip_llc,
+)
 
 FLAG = 0x7E
 #: Largest length field (11 bits) plus the two flags.
@@ -46,8 +53,30 @@ class HdlcFramer:
     start_bytes = b"\x7e"
     max_size = MAX_FRAME
 
+    def __init__(self) -> None:
+        """A framer for one stream; it remembers whether a segmented message is open."""
+        self._segment_open = False
+
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a frame whose opening flag is ``buf[start]``."""
+        result = self._find(buf, start, final=final)
+        frame = result.frame
+        if frame is None:
+            return result
+        if (
+            not frame.segmented
+            and not self._segment_open
+            and frame.payload
+            and not looks_like_apdu(frame.payload)
+        ):
+            # The last segment of a message whose first segments never came (its data does
+            # not start an APDU): reported as truncated, not handed on as an unknown APDU.
+            error = TruncatedError("HDLC segment without the segments before it")
+            return Scan(ScanStatus.REJECT, result.end, None, error)
+        self._segment_open = frame.segmented
+        return result
+
+    def _find(self, buf: bytes, start: int, *, final: bool) -> Scan:
         result = self._scan(buf, start, final=final)
         status = result.status
         if status in _FAILED and buf.find(b"\r\n", start, start + 2 * MAX_FRAME) >= 0:
