@@ -185,11 +185,11 @@ def _scan_crlf(buf: bytes, start: int, *, final: bool) -> Scan | None:
         fcs = restored[end - 2] | (restored[end - 1] << 8)
         if crc16_x25(restored[1 : end - 2]) == fcs:
             return _frame(restored, start, cuts, end, header_end, fmt, length)
+    elif not final:
+        return NEED_MORE  # the FCS may still come
     body_end = end - 2
-    if size < body_end or (size == body_end and not final):
-        return NEED_MORE if not final else None
-    if size > body_end and restored[body_end] != FLAG:
-        return None
+    if size < body_end or (size > body_end and restored[body_end] != FLAG):
+        return None  # cut off, or a wrong FCS
     info = restored[header_end + 2 : body_end]
     if fmt & _SEGMENT_BIT or not _one_apdu(info):
         return None
