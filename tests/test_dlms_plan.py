@@ -30,6 +30,8 @@ KAMSTRUP_CLOCK = "amshan-kamstrup-no-list-2-three-phase"  # OBIS/value pairs, cl
 ISKRA = "amsreader-iskraemeco-gh615-1"  # positional list with 0.1 V voltages
 CAPTURE_LIST = "amsreader-landis-gyr-gh934-1"  # push-object list first: numbers decide
 AUSTRIA = "at-netznoe-kaifa-ma309-mbus-sc20"  # encrypted without tag: strict parse
+#: Positive vectors whose body starts with a push-object list (L+G CII).
+PUSH_OBJECT_LISTS = {"amsreader-landis-gyr-gh740", "amsreader-landis-gyr-gh934-1"}
 
 
 def vector(vid: str) -> dict[str, Any]:
@@ -144,8 +146,11 @@ def test_repeated_frames_are_replayed_and_still_right(
     first = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
     assert not runs
     again = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
-    assert runs
-    assert all(runs)
+    if item["id"] in PUSH_OBJECT_LISTS:
+        assert not runs  # the walk reads class ids and attributes: never replayed
+    else:
+        assert runs
+        assert all(runs)
     assert check_expected(item, again) == []
     assert [summary(m) for m in again if isinstance(m, Message)] == [
         summary(m) for m in first if isinstance(m, Message)

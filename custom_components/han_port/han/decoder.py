@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import plausibility
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
+from .dlms.hdlc import LOST, is_last_segment
 from .framing import Frame, FrameKind
 from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
 from .p1 import P1Framer, P1Session
@@ -61,7 +62,10 @@ class Decoder:
             if isinstance(item, Rejected):
                 out.append(item)
                 continue
-            result = self.decode_frame(item)
+            if self._open is None and is_last_segment(item):
+                result: Result | None = Rejected(item.kind, TruncatedError(LOST), item.size)
+            else:
+                result = self.decode_frame(item)
             if result is not None:
                 out.append(result)
             # A DLMS frame that leaves its message open (a first segment or GBT block).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .axdr import decode_planned, read_length
+from .axdr import decode, decode_planned, read_length
 from .shape import sourced
 
 TAG_DATA_NOTIFICATION = 0x0F
@@ -48,11 +48,12 @@ class Notification:
     body: Any
 
 
-def parse_notification(data: bytes, *, strict: bool) -> Notification:
+def parse_notification(data: bytes, *, strict: bool, learn: bool = True) -> Notification:
     """Decode a data-notification APDU (``0F`` ...).
 
     ``strict`` demands that the body ends exactly where the data ends: the plausibility
-    test for plaintexts that no tag vouches for.
+    test for plaintexts that no tag vouches for. ``learn=False`` (a framer's look at a frame
+    it may still refuse) decodes without learning or using body layouts.
     """
     if len(data) < 6:
         msg = "data-notification shorter than its header"
@@ -78,7 +79,7 @@ def parse_notification(data: bytes, *, strict: bool) -> Notification:
     if pos > len(data):
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
-    body, end = decode_planned(data, pos)
+    body, end = decode_planned(data, pos) if learn else decode(data, pos)
     body = sourced(body, data, pos)
     if strict and end != len(data):
         msg = "data-notification body does not fill the APDU"

@@ -46,6 +46,24 @@ def _addresses(buf: bytes, pos: int, limit: int) -> int:
     return _address_end(buf, dst_end, limit)
 
 
+#: Why a last segment without its first segments is refused (as truncated).
+LOST = "HDLC segment without the segments before it"
+
+
+def is_last_segment(frame: Frame) -> bool:
+    """Whether ``frame`` is the tail of a message whose first segments never came.
+
+    An unsegmented HDLC frame whose data starts no APDU; only whoever saw no message open
+    before it (the decoder) can judge.
+    """
+    return (
+        frame.kind is FrameKind.HDLC
+        and not frame.segmented
+        and bool(frame.payload)
+        and not looks_like_apdu(frame.payload)
+    )
+
+
 class HdlcFramer:
     """Find HDLC frames; verify HCS and FCS; report the segmentation bit."""
 
@@ -53,28 +71,9 @@ class HdlcFramer:
     start_bytes = b"\x7e"
     max_size = MAX_FRAME
 
-    def __init__(self) -> None:
-        """A framer for one stream; it remembers whether a segmented message is open."""
-        self._segment_open = False
-
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a frame whose opening flag is ``buf[start]``."""
-        result = self._find(buf, start, final=final)
-        frame = result.frame
-        if frame is None:
-            return result
-        if (
-            not frame.segmented
-            and not self._segment_open
-            and frame.payload
-            and not looks_like_apdu(frame.payload)
-        ):
-            # The last segment of a message whose first segments never came (its data does
-            # not start an APDU): reported as truncated, not handed on as an unknown APDU.
-            error = TruncatedError("HDLC segment without the segments before it")
-            return Scan(ScanStatus.REJECT, result.end, None, error)
-        self._segment_open = frame.segmented
-        return result
+        return self._find(buf, start, final=final)
 
     def _find(self, buf: bytes, start: int, *, final: bool) -> Scan:
         result = self._scan(buf, start, final=final)
@@ -226,7 +225,7 @@ def _one_apdu(info: bytes) -> bool:
     apdu = strip_llc(info)
     try:
         if apdu[:1] == bytes((TAG_DATA_NOTIFICATION,)):
-            parse_notification(apdu, strict=True)
+            parse_notification(apdu, strict=True, learn=False)
             return True
         if apdu[:1] == bytes((TAG_GLO_CIPHERING,)):
             glo = parse_glo(apdu)
