@@ -137,3 +137,60 @@ def test_a_stream_that_is_not_final_keeps_waiting_for_the_rest() -> None:
     assert decoder.feed(first + middle) == []
     (message,) = decoder.feed(last)
     assert isinstance(message, Message)
+
+
+def oss_frame(apdu: bytes, *, fcs: bool) -> bytes:
+    """A translated frame around LLC + ``apdu``, with or without its FCS (then capture ends)."""
+    frame = translated(hdlc(b"\xe6\xe7\x00" + apdu))
+    assert b"\r\n" in frame
+    return frame if fcs else frame[:-3]
+
+
+# A data-notification with a 0x0A in it (the value), so the dongle inserts a 0x0D.
+NOTIFICATION = bytes.fromhex("0f000000010002020906010001070 0ff0600000a0a".replace(" ", ""))
+
+
+def test_a_translated_glo_ciphered_frame_without_fcs_is_handed_on_by_its_length() -> None:
+    glo = b"\xdb\x08ISKgu\x13\xbf\x3b\x0e\x30\x00\x00\x00\x01" + b"\x0a" * 9
+    framer = HdlcFramer()
+    scan = framer.scan(oss_frame(glo, fcs=False), 0, final=True)
+    assert scan.status is ScanStatus.FRAME
+    assert scan.frame is not None
+    assert scan.frame.payload == b"\xe6\xe7\x00" + glo
+    # One byte of ciphertext short of its declared length: not one whole APDU.
+    short = b"\xdb\x08ISKgu\x13\xbf\x3b\x0e\x30\x00\x00\x00\x01" + b"\x0a" * 8
+    assert framer.scan(oss_frame(short, fcs=False), 0, final=True).status is ScanStatus.INVALID
+
+
+@pytest.mark.parametrize(
+    "apdu",
+    [
+        bytes.fromhex("e0c000010000040a0a0a0a"),  # a block transfer block: not checkable
+        bytes.fromhex("0f000000010002020906010001070 0ff06000a".replace(" ", "")),  # cut
+        b"\xdb\x08",  # a ciphered header that does not parse
+    ],
+)
+def test_fcs_less_frames_that_are_not_one_whole_apdu_are_not_trusted(apdu: bytes) -> None:
+    data = oss_frame(apdu + b"\x0a", fcs=False)
+    assert HdlcFramer().scan(data, 0, final=True).status is not ScanStatus.FRAME
+
+
+def test_a_translated_data_notification_with_and_without_its_fcs() -> None:
+    for fcs in (True, False):
+        (message,) = Decoder(Keys(), country="NO").decode_capture(oss_frame(NOTIFICATION, fcs=fcs))
+        assert isinstance(message, Message)
+        assert message.readings["1-0:1.7.0"].value == 0x0A0A
+
+
+def test_short_translated_candidates_are_not_frames() -> None:
+    framer = HdlcFramer()
+    # Declared length too short, and a header whose addresses never end.
+    for data in (
+        b"\x7e\xa0\x05\x0d\x0a\x0d\x0a",
+        b"\x7e\xa0\x20\x40\x40\x40\x40\x0d\x0a" + bytes(30),
+    ):
+        assert framer.scan(data, 0, final=True).status is ScanStatus.INVALID
+    # A translated header whose HCS does not verify.
+    frame = bytearray(oss_frame(NOTIFICATION, fcs=True))
+    frame[6] ^= 0x01
+    assert framer.scan(bytes(frame), 0, final=True).status is not ScanStatus.FRAME

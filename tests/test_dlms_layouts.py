@@ -319,3 +319,13 @@ def test_any_list_that_matches_no_layout_is_refused(elements: list[Element]) -> 
         return
     published = set(result.readings)
     assert published <= {field.obis for field in layout.fields if field.obis}
+
+
+def test_the_counter_list_needs_an_eight_digit_serial() -> None:
+    decoder = Decoder(Keys(), country="SI")
+    good = [visible("84605887"), u8(0), u32(7924641), u32(0)]
+    (found,) = decoder.decode_capture(notification(good))
+    assert isinstance(found, Message)
+    assert found.readings["1-0:1.8.0"].value == 7924641
+    for serial in (octets(b"8460588A"), visible("846058870")):
+        refused(decoder.decode_capture(notification([serial, *good[1:]])))

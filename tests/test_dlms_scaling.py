@@ -177,3 +177,28 @@ def test_voltage_alternatives() -> None:
     assert ListContext("Landis+Gyr", None, "E450").voltage_alternative() is None
     assert ListContext("Landis+Gyr", None, "E360").default_scaler("voltage") == -1
     assert ListContext("Iskraemeco", None).voltage_alternative() is None
+
+
+def test_quantities_of_registers_sent_without_scaler() -> None:
+    pairs = b"".join(
+        b"\x09\x06" + obis(code) + value
+        for code, value in (
+            ("1-1:14.7.0", u16(50)),  # frequency
+            ("1-1:9.7.0", b"\x06\x00\x00\x03\xe8"),  # apparent power
+            ("1-1:9.8.0", b"\x06\x00\x00\x03\xe8"),  # apparent energy (10 VAh steps)
+            ("1-1:0.9.1", u16(1234)),  # a time register: no quantity, no unit
+        )
+    )
+    body = b"\x02\x09\x0a\x0eKamstrup_V0001" + pairs
+    found = decode(frame(HEADER + body), country="NO")
+    assert (found.readings["1-1:14.7.0"].value, found.readings["1-1:14.7.0"].unit) == (50, "Hz")
+    assert found.readings["1-1:9.7.0"].unit == "VA"
+    assert found.readings["1-1:9.8.0"].value == 10000
+    assert found.readings["1-1:9.8.0"].unit == "VAh"
+    assert (found.readings["1-1:0.9.1"].value, found.readings["1-1:0.9.1"].unit) == (1234, None)
+
+
+def test_a_number_without_code_or_scaler_is_taken_as_it_is() -> None:
+    from custom_components.han_port.han.dlms.scaling import plan_number
+
+    assert plan_number(None, None, ListContext("Kamstrup", "NO")) == (0, None, None)
