@@ -356,6 +356,8 @@ def test_mbus_candidates_that_are_not_frames() -> None:
     framer = MbusFramer()
     assert framer.scan(first, 0).status is ScanStatus.FRAME
     assert framer.scan(first[:-1] + b"\x17", 0).status is ScanStatus.INVALID  # no stop byte
-    # A cut-off frame followed by a whole one: the cut one was noise.
-    assert framer.scan(first[:30] + first, 0, final=True).status is ScanStatus.INVALID
+    # A cut-off frame followed by a whole (shorter) one: the cut one was noise.
+    second = data[len(first) :]
+    assert framer.scan(second, 0).status is ScanStatus.FRAME
+    assert framer.scan(first[:30] + second, 0, final=True).status is ScanStatus.INVALID
     assert framer.scan(b"\x68\x05\x05", 0, final=True).status is ScanStatus.INVALID
