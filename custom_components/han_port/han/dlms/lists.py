@@ -4,11 +4,11 @@ Meters fill the data-notification body in four ways:
 
 * OBIS-coded items with their {scaler, unit} (Aidon, Austrian Kaifa/Sagemcom), nested per
   item ``{OBIS, value, {scaler, unit}}`` or flat ``OBIS, value, {scaler, unit}``;
-* flat OBIS/value pairs without scaler (Kamstrup, Swedish Kaifa): the maker's fixed
-  resolution applies (Kamstrup: 0.01 A, 1 V, 0.01 PF, energy in 10 Wh except Sweden's Wh;
-  Kaifa: mA and 0.1 V);
-* positional lists without OBIS codes, recognised by their list id (Kaifa ``KFM_001``
-  lists 1/2/3 and single-phase variants, Iskraemeco ``ISK…`` lists);
+* flat OBIS/value pairs without scaler (Kamstrup, Swedish Kaifa, Landis+Gyr, Iskraemeco):
+  the maker's and model's resolution applies (``scaling``);
+* positional lists without OBIS codes: decoded only by a layout of exactly their shape
+  (``layouts``: Kaifa ``KFM_001`` lists, Iskraemeco lists of Slovenia and Croatia), else
+  refused as ``UnknownLayoutError``;
 * a push-object list (array of {class, OBIS, attribute, index}) followed by the values
   in that order (Landis+Gyr E450 CII).
 
@@ -323,7 +323,7 @@ def _positional(builder: _Builder, body: Sequence[Any]) -> None:
     types = body.types() if isinstance(body, Sourced) else None
     layout = find_layout(values, types) if types is not None else None
     if layout is None:
-        shape = describe_types(types) if types is not None else "an array"
+        shape = describe_types(types) if types is not None else "an array of unknown types"
         msg = (
             f"list without OBIS codes from {list_hint(values)}: {len(values)} elements "
             f"({shape}) match no known layout; it is refused rather than guessed "
