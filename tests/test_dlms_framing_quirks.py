@@ -194,3 +194,23 @@ def test_short_translated_candidates_are_not_frames() -> None:
     frame = bytearray(oss_frame(NOTIFICATION, fcs=True))
     frame[6] ^= 0x01
     assert framer.scan(bytes(frame), 0, final=True).status is not ScanStatus.FRAME
+
+
+def test_a_middle_segment_first_is_truncated_and_so_is_its_tail() -> None:
+    first, middle, last = segments()
+    results = Decoder(Keys(), country="NO").decode_capture(middle + last + first + middle + last)
+    assert [type(r) for r in results] == [Rejected, Rejected, Message]
+    assert all(isinstance(r.error, TruncatedError) for r in results[:2] if isinstance(r, Rejected))
+
+
+def test_later_mbus_segments_and_block_transfer_blocks_alone_are_truncated() -> None:
+    mbus = raw("at-netznoe-kaifa-ma309-mbus-sc20")
+    second = mbus[mbus[1] + 6 :]  # the last M-Bus segment (CI 0x11) alone
+    gbt = raw("amsreader-landis-gyr-gh740-3")  # the last GBT block alone
+    for data, keys_ in ((second, Keys(ek=bytes(16))), (gbt, Keys())):
+        (result,) = Decoder(keys_).decode_capture(data)
+        assert isinstance(result, Rejected)
+        assert isinstance(result.error, TruncatedError)
+    # In order, the block transfer decodes.
+    (whole,) = Decoder(Keys()).decode_capture(raw("amsreader-landis-gyr-gh740"))
+    assert isinstance(whole, Message)

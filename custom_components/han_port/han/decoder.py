@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import plausibility
-from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
-from .dlms.hdlc import LOST, is_last_segment
+from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
 from .framing import Frame, FrameKind
 from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
 from .p1 import P1Framer, P1Session
@@ -62,7 +61,7 @@ class Decoder:
             if isinstance(item, Rejected):
                 out.append(item)
                 continue
-            if self._open is None and is_last_segment(item):
+            if self._open is None and starts_midway(item):
                 result: Result | None = Rejected(item.kind, TruncatedError(LOST), item.size)
             else:
                 result = self.decode_frame(item)

@@ -16,7 +16,6 @@ from ..model import ChecksumError, HanError, TruncatedError  # noqa: TID252
 from .apdu import (
     TAG_DATA_NOTIFICATION,
     TAG_GLO_CIPHERING,
-    looks_like_apdu,
     parse_glo,
     parse_notification,
     strip_llc,
@@ -44,24 +43,6 @@ def _addresses(buf: bytes, pos: int, limit: int) -> int:
     if dst_end < 0:
         return dst_end
     return _address_end(buf, dst_end, limit)
-
-
-#: Why a last segment without its first segments is refused (as truncated).
-LOST = "HDLC segment without the segments before it"
-
-
-def is_last_segment(frame: Frame) -> bool:
-    """Whether ``frame`` is the tail of a message whose first segments never came.
-
-    An unsegmented HDLC frame whose data starts no APDU; only whoever saw no message open
-    before it (the decoder) can judge.
-    """
-    return (
-        frame.kind is FrameKind.HDLC
-        and not frame.segmented
-        and bool(frame.payload)
-        and not looks_like_apdu(frame.payload)
-    )
 
 
 class HdlcFramer:
