@@ -214,3 +214,13 @@ def test_later_mbus_segments_and_block_transfer_blocks_alone_are_truncated() -> 
     # In order, the block transfer decodes.
     (whole,) = Decoder(Keys()).decode_capture(raw("amsreader-landis-gyr-gh740"))
     assert isinstance(whole, Message)
+
+
+@pytest.mark.parametrize(
+    "data", [b"\x7e\r\n", b"\x7e\r\n\r\n", b"\x7e\x41\r\n", b"\x7e\xa0\r\n", b"\x7e\x0d\x0a\xa0"]
+)
+def test_short_candidates_with_line_ends_never_raise(data: bytes) -> None:
+    framer = HdlcFramer()
+    for final in (False, True):
+        assert framer.scan(data, 0, final=final).status is not ScanStatus.FRAME
+    assert not readings(feed(data))

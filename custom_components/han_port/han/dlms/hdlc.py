@@ -54,9 +54,6 @@ class HdlcFramer:
 
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a frame whose opening flag is ``buf[start]``."""
-        return self._find(buf, start, final=final)
-
-    def _find(self, buf: bytes, start: int, *, final: bool) -> Scan:
         result = self._scan(buf, start, final=final)
         status = result.status
         if status in _FAILED and buf.find(b"\r\n", start, start + 2 * MAX_FRAME) >= 0:
@@ -149,6 +146,8 @@ def _scan_crlf(buf: bytes, start: int, *, final: bool) -> Scan | None:
     restored = raw.replace(b"\r\n", b"\n")
     cuts = _cuts(raw)  # where, in ``restored``, each removed 0x0D stood
     size = len(restored)
+    if size < 3 or restored[1] & 0xF0 != 0xA0:
+        return None
     fmt = restored[1]
     length = ((fmt & 0x07) << 8) | restored[2]
     end = 1 + length  # index of the closing flag
