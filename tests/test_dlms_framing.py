@@ -348,3 +348,16 @@ def test_stream_reader_with_only_dlms_framers() -> None:
     reader = StreamReader([HdlcFramer(), MbusFramer()])
     frames = reader.feed(raw(AIDON) + raw("at-tinetz-kaifa-example-mbus-sc21"), final=True)
     assert [f.kind for f in frames if isinstance(f, Frame)] == [FrameKind.HDLC]
+
+
+def test_mbus_candidates_that_are_not_frames() -> None:
+    data = raw("at-netznoe-kaifa-ma309-mbus-sc20")
+    first = data[: data[1] + 6]
+    framer = MbusFramer()
+    assert framer.scan(first, 0).status is ScanStatus.FRAME
+    assert framer.scan(first[:-1] + b"\x17", 0).status is ScanStatus.INVALID  # no stop byte
+    # A cut-off frame followed by a whole (shorter) one: the cut one was noise.
+    second = data[len(first) :]
+    assert framer.scan(second, 0).status is ScanStatus.FRAME
+    assert framer.scan(first[:30] + second, 0, final=True).status is ScanStatus.INVALID
+    assert framer.scan(b"\x68\x05\x05", 0, final=True).status is ScanStatus.INVALID

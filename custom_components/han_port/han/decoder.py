@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
+from . import plausibility
+from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
 from .framing import Frame, FrameKind
 from .model import (
     ErrorCode,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .framing import Framer
 
 _KEY_CODES = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
+_DLMS = (FrameKind.HDLC, FrameKind.MBUS)
 
 
 class Decoder:
@@ -63,6 +65,7 @@ class Decoder:
             framers = [f for f in framers if f.kind in formats]
         self.reader = StreamReader(framers)
         self._held: Rejected | None = None
+        self._open: Frame | None = None
 
     def feed(self, data: bytes, *, final: bool = False) -> list[Result]:
         """Add bytes from the port; return every message or rejection they complete.
@@ -81,7 +84,14 @@ class Decoder:
                 if isinstance(item, Rejected):
                     self._release(out, item)
                     continue
-                result = self.decode_frame(item)
+                if self._open is None and starts_midway(item):
+                    result: Result | None = Rejected(item.kind, TruncatedError(LOST), item.size)
+                else:
+                    result = self.decode_frame(item)
+                # A DLMS frame that leaves its message open (a first segment or GBT block).
+                self._open = (
+                    item if result is None and item.payload and item.kind in _DLMS else None
+                )
                 if result is None:
                     continue
                 proven = reader.locked_kind == item.kind
@@ -99,6 +109,10 @@ class Decoder:
         finally:
             items.close()  # a frame that raised is not scanned again on the next feed
         if final:
+            if self._open is not None:
+                msg = "the data ends before the last segment of a DLMS message"
+                self._release(out, Rejected(self._open.kind, TruncatedError(msg), self._open.size))
+                self._open = None
             self._release(out, None)
         return out
 
@@ -124,6 +138,8 @@ class Decoder:
                 message: Message | None = self._p1.push_frame(frame)
             else:
                 message = self._dlms.push_frame(frame)
+            if message is not None:
+                plausibility.check(message)  # a frame with an impossible value is refused
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
@@ -158,6 +174,8 @@ class Decoder:
     def _decode_apdu(self, data: bytes) -> list[Result]:
         try:
             message = self._dlms.decode_apdu(data)
+            if message is not None:
+                plausibility.check(message)
         except HanError as err:
             return [Rejected(FrameKind.APDU, err, len(data))]
         if message is None:

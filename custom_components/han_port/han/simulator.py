@@ -994,9 +994,10 @@ _KAIFA_LIST2: Final[tuple[Cde, ...]] = (
 )
 _KAIFA_LIST3: Final[tuple[Cde, ...]] = (*_KAIFA_LIST2, (1, 8, 0), (2, 8, 0), (3, 8, 0), (4, 8, 0))
 _KAIFA_SCALERS: Final = {"P": 0, "I": -3, "U": -1, "E": 0}
-#: Kamstrup sends no scalers: current in 10 mA, energy in 10 Wh (Norway), Wh (Denmark).
+#: Kamstrup sends no scalers: current in 10 mA, energy in 10 Wh (Norway and Denmark, see
+#: ``dlms.scaling.ListContext.default_scaler``).
 _KAMSTRUP_NO_SCALERS: Final = {"P": 0, "I": -2, "U": 0, "E": 1}
-_KAMSTRUP_DK_SCALERS: Final = {"P": 0, "I": -2, "U": 0, "E": 0, "PF": -2}
+_KAMSTRUP_DK_SCALERS: Final = {"P": 0, "I": -2, "U": 0, "E": 1, "PF": -2}
 #: Lists with a clock-hour content (energy registers) are pushed every this many frames
 #: (hourly on a real meter; here often enough that energy shows up soon).
 HOURLY_EVERY: Final = 10

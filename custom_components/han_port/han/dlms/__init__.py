@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from .apdu import looks_like_apdu
+from .apdu import LOST, looks_like_apdu, starts_midway
 from .hdlc import HdlcFramer
 from .mbus import MbusFramer
 from .session import DlmsSession
 
-__all__ = ["DlmsSession", "HdlcFramer", "MbusFramer", "looks_like_apdu"]
+__all__ = [
+    "LOST",
+    "DlmsSession",
+    "HdlcFramer",
+    "MbusFramer",
+    "looks_like_apdu",
+    "starts_midway",
+]

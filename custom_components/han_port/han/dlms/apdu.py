@@ -9,10 +9,15 @@ session.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..framing import FrameKind  # noqa: TID252
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .axdr import decode_planned, read_length
+from .axdr import decode, decode_planned, read_length
+from .shape import sourced
+
+if TYPE_CHECKING:
+    from ..framing import Frame  # noqa: TID252
 
 TAG_DATA_NOTIFICATION = 0x0F
 TAG_GLO_CIPHERING = 0xDB
@@ -27,6 +32,28 @@ def strip_llc(data: bytes) -> bytes:
     if data[:3] in LLC_HEADERS:
         return data[3:]
     return data
+
+
+#: Why a frame that continues a message whose beginning never came is refused (truncated).
+LOST = "a segment or block whose message began before the data did"
+
+
+def starts_midway(frame: Frame) -> bool:
+    """Whether ``frame`` continues a message whose first part never came.
+
+    Only whoever knows that no message is open can ask (the decoder): an HDLC frame whose
+    data starts no APDU (a later segment), a wired M-Bus segment with a sequence number
+    above 0, or a general-block-transfer block numbered above 1.
+    """
+    if frame.kind is FrameKind.MBUS:
+        return frame.control & 0x0F != 0
+    payload = frame.payload
+    if frame.kind is not FrameKind.HDLC or not payload:
+        return False
+    if not looks_like_apdu(payload):
+        return True
+    apdu = strip_llc(payload)
+    return apdu[:1] == bytes((TAG_GBT,)) and len(apdu) >= 4 and int.from_bytes(apdu[2:4]) > 1
 
 
 def looks_like_apdu(data: bytes) -> bool:
@@ -47,11 +74,12 @@ class Notification:
     body: Any
 
 
-def parse_notification(data: bytes, *, strict: bool) -> Notification:
+def parse_notification(data: bytes, *, strict: bool, learn: bool = True) -> Notification:
     """Decode a data-notification APDU (``0F`` ...).
 
     ``strict`` demands that the body ends exactly where the data ends: the plausibility
-    test for plaintexts that no tag vouches for.
+    test for plaintexts that no tag vouches for. ``learn=False`` (a framer's look at a frame
+    it may still refuse) decodes without learning or using body layouts.
     """
     if len(data) < 6:
         msg = "data-notification shorter than its header"
@@ -77,7 +105,8 @@ def parse_notification(data: bytes, *, strict: bool) -> Notification:
     if pos > len(data):
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
-    body, end = decode_planned(data, pos)
+    body, end = decode_planned(data, pos) if learn else decode(data, pos)
+    body = sourced(body, data, pos)
     if strict and end != len(data):
         msg = "data-notification body does not fill the APDU"
         raise MalformedError(msg)

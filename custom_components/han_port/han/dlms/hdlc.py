@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from ..crc import crc16_x25  # noqa: TID252
 from ..framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus  # noqa: TID252
-from ..model import ChecksumError, TruncatedError  # noqa: TID252
+from ..model import ChecksumError, HanError, TruncatedError  # noqa: TID252
+from .apdu import (
+    TAG_DATA_NOTIFICATION,
+    TAG_GLO_CIPHERING,
+    parse_glo,
+    parse_notification,
+    strip_llc,
+)
 
 FLAG = 0x7E
 #: Largest length field (11 bits) plus the two flags.
 MAX_FRAME = 0x7FF + 2
 _MIN_LENGTH = 7  # format(2) + dst(1) + src(1) + ctrl(1) + FCS(2)
 _SEGMENT_BIT = 0x08
+_FAILED = (ScanStatus.INVALID, ScanStatus.REJECT)
 
 
 def _address_end(buf: bytes, pos: int, limit: int) -> int:
@@ -47,7 +55,12 @@ class HdlcFramer:
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a frame whose opening flag is ``buf[start]``."""
         result = self._scan(buf, start, final=final)
-        if result.status is not ScanStatus.NEED_MORE or not final:
+        status = result.status
+        if status in _FAILED and buf.find(b"\r\n", start, start + 2 * MAX_FRAME) >= 0:
+            translated = _scan_crlf(buf, start, final=final)
+            if translated is not None:
+                return translated
+        if status is not ScanStatus.NEED_MORE or not final:
             return result
         # The capture ends inside this candidate. If a later frame is complete, this
         # candidate was noise: let the reader resync onto it. Otherwise it was cut off.
@@ -64,7 +77,8 @@ class HdlcFramer:
     def _scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         size = len(buf)
         if size - start < 3:
-            return NEED_MORE
+            # A bare flag followed by a byte no frame starts with is skipped, not waited for.
+            return INVALID if size - start == 2 and buf[start + 1] & 0xF0 != 0xA0 else NEED_MORE
         fmt = buf[start + 1]
         if fmt & 0xF0 != 0xA0:
             return INVALID
@@ -108,3 +122,100 @@ class HdlcFramer:
             address=buf[start + 3 : src_end],
         )
         return Scan(ScanStatus.FRAME, end, frame)
+
+
+# -- Frames that went through a line-end translation -----------------------------------------
+# The OSS "brikken" dongle (Norway) turns every 0x0A into 0x0D 0x0A, as a text terminal's LF to
+# CR LF translation would (hass-AMS's oss_brikken option; nordic.jsonl hassams-aidon-oss-10sec
+# and -hourly, captured by a reader that stops after the declared length, so the last bytes -
+# the FCS - and the closing flag are not in the captures). Such a frame fails where it stands;
+# with every 0x0D before a 0x0A removed it is the meter's frame again. It is trusted when:
+# * at least one inserted 0x0D lies inside the frame (else it is not a translated frame),
+# * the header check sequence (HCS) verifies on the restored header, and
+# * the restored frame check sequence (FCS) verifies; or, when the FCS is missing (the bytes
+#   end, or the next frame's flag comes, exactly where it would start), the information field
+#   is one complete APDU: an unsegmented data-notification whose body fills it exactly
+#   (strict A-XDR parse), or a general-glo-ciphering APDU of exactly its declared length,
+#   whose tag (or strict parse) the session checks. There is no capture of this dongle with
+#   its FCS, so whether it sends one is unknown; both cases are handled.
+
+
+def _scan_crlf(buf: bytes, start: int, *, final: bool) -> Scan | None:
+    """A frame at ``buf[start]`` whose 0x0A bytes were sent as 0x0D 0x0A; None if it is not."""
+    raw = buf[start : start + 2 * MAX_FRAME]
+    restored = raw.replace(b"\r\n", b"\n")
+    cuts = _cuts(raw)  # where, in ``restored``, each removed 0x0D stood
+    size = len(restored)
+    if size < 3 or restored[1] & 0xF0 != 0xA0:
+        return None
+    fmt = restored[1]
+    length = ((fmt & 0x07) << 8) | restored[2]
+    end = 1 + length  # index of the closing flag
+    if length < _MIN_LENGTH or not cuts or cuts[0] >= end - 2:
+        return None
+    src_end = _addresses(restored, 3, min(size, end))
+    header_end = src_end + 1
+    if src_end < 0 or header_end + 4 > end:
+        return None  # also: a translated frame always has an information field
+    hcs = restored[header_end] | (restored[header_end + 1] << 8)
+    if crc16_x25(restored[1:header_end]) != hcs:
+        return None
+    if size >= end:
+        fcs = restored[end - 2] | (restored[end - 1] << 8)
+        if crc16_x25(restored[1 : end - 2]) == fcs:
+            return _frame(restored, start, cuts, end, header_end, fmt, length)
+    elif not final:
+        return NEED_MORE  # the FCS may still come
+    body_end = end - 2
+    if size < body_end or (size > body_end and restored[body_end] != FLAG):
+        return None  # cut off, or a wrong FCS
+    info = restored[header_end + 2 : body_end]
+    if fmt & _SEGMENT_BIT or not _one_apdu(info):
+        return None
+    return _frame(restored, start, cuts, body_end, header_end, fmt, length)
+
+
+def _cuts(raw: bytes) -> list[int]:
+    cuts: list[int] = []
+    pos = raw.find(b"\r\n")
+    while pos >= 0:
+        cuts.append(pos - len(cuts))
+        pos = raw.find(b"\r\n", pos + 2)
+    return cuts
+
+
+def _frame(
+    restored: bytes, start: int, cuts: list[int], stop: int, header_end: int, fmt: int, length: int
+) -> Scan:
+    """The restored frame, ending before ``restored[stop]``; its end mapped back to the wire."""
+    removed = sum(1 for cut in cuts if cut < stop)
+    frame = Frame(
+        FrameKind.HDLC,
+        restored[header_end + 2 : length - 1],  # the information field (before the FCS)
+        stop + removed + 1,
+        segmented=bool(fmt & _SEGMENT_BIT),
+        control=restored[header_end - 1],
+        address=restored[3 : header_end - 1],
+    )
+    return Scan(ScanStatus.FRAME, start + stop + removed, frame)
+
+
+def _one_apdu(info: bytes) -> bool:
+    """Whether ``info`` is exactly one complete push APDU (the FCS-less trust check)."""
+    apdu = strip_llc(info)
+    try:
+        if apdu[:1] == bytes((TAG_DATA_NOTIFICATION,)):
+            parse_notification(apdu, strict=True, learn=False)
+            return True
+        if apdu[:1] == bytes((TAG_GLO_CIPHERING,)):
+            glo = parse_glo(apdu)
+            return 2 + len(glo.system_title) + 5 + len(glo.body) + _ber_size(apdu) == len(apdu)
+    except HanError:
+        return False
+    return False
+
+
+def _ber_size(apdu: bytes) -> int:
+    """Bytes of the length field after a glo-ciphering APDU's system title."""
+    first = apdu[2 + apdu[1]]
+    return 1 if first < 0x80 else 1 + (first & 0x7F)

@@ -4,11 +4,11 @@ Meters fill the data-notification body in four ways:
 
 * OBIS-coded items with their {scaler, unit} (Aidon, Austrian Kaifa/Sagemcom), nested per
   item ``{OBIS, value, {scaler, unit}}`` or flat ``OBIS, value, {scaler, unit}``;
-* flat OBIS/value pairs without scaler (Kamstrup, Swedish Kaifa): the maker's fixed
-  resolution applies (Kamstrup: 0.01 A, 1 V, 0.01 PF, energy in 10 Wh except Sweden's Wh;
-  Kaifa: mA and 0.1 V);
-* positional lists without OBIS codes, recognised by their list id (Kaifa ``KFM_001``
-  lists 1/2/3 and single-phase variants, Iskraemeco ``ISK…`` lists);
+* flat OBIS/value pairs without scaler (Kamstrup, Swedish Kaifa, Landis+Gyr, Iskraemeco):
+  the maker's and model's resolution applies (``scaling``);
+* positional lists without OBIS codes: decoded only by a layout of exactly their shape
+  (``layouts``: Kaifa ``KFM_001`` lists, Iskraemeco lists of Slovenia and Croatia), else
+  refused as ``UnknownLayoutError``;
 * a push-object list (array of {class, OBIS, attribute, index}) followed by the values
   in that order (Landis+Gyr E450 CII).
 
@@ -22,46 +22,40 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..model import Message, MeterIdentity, Reading, UnsupportedError  # noqa: TID252
-from ..units import normalise  # noqa: TID252
+from ..model import (  # noqa: TID252
+    HanError,
+    Message,
+    MeterIdentity,
+    Reading,
+    UnknownLayoutError,
+    UnsupportedError,
+)
 from .axdr import Planned, ScalerUnit
+from .layouts import find_layout, list_hint
+from .scaling import (
+    LANDIS_GYR,
+    ListContext,
+    maker_from_list_id,
+    maker_from_title,
+    model_family,
+    plan_number,
+    ranged,
+    scale,
+)
+from .shape import Sourced, describe_types, sourced
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: DLMS unit enumeration (Blue Book) -> unit spelling for ``units.normalise``.
-UNIT_NAMES: dict[int, str] = {
-    7: "s",
-    9: "°C",
-    13: "m3",
-    27: "W",
-    28: "VA",
-    29: "var",
-    30: "Wh",
-    31: "VAh",
-    32: "varh",
-    33: "A",
-    35: "V",
-    44: "Hz",
-    56: "%",
-}
-
-KAMSTRUP = "Kamstrup"
-KAIFA = "Kaifa"
-AIDON = "Aidon"
-ISKRA = "Iskraemeco"
-LANDIS_GYR = "Landis+Gyr"
-SAGEMCOM = "Sagemcom"
-
-#: System-title prefixes (FLAG ids) of the makers seen on HAN ports.
-_FLAG_IDS: dict[bytes, str] = {
-    b"KAM": KAMSTRUP,
-    b"KFM": KAIFA,
-    b"AID": AIDON,
-    b"ISK": ISKRA,
-    b"LGZ": LANDIS_GYR,
-    b"SAG": SAGEMCOM,
-}
+# The session builds its list context here (the scaling rules live in ``scaling``).
+__all__ = [
+    "ListContext",
+    "apply_body",
+    "maker_from_title",
+    "new_message",
+    "obis_text",
+    "parse_datetime",
+]
 
 _LIST_ID = "1-1:0.2.129"
 _METER_ID = "0-0:96.1.0"
@@ -116,119 +110,6 @@ def _text(value: bytes | str) -> str:
     return value.hex()
 
 
-def _classify(code: bytes) -> tuple[str | None, str]:
-    """Quantity of an electricity OBIS code from its C and D fields: (unit, kind)."""
-    c, d = code[2], code[3]
-    if code[0] != 1 or d not in (7, 8, 6, 4, 5, 24, 25, 27, 28, 29):
-        return None, ""
-    energy = d in (8, 9, 29)
-    if c == 14:
-        return "Hz", "frequency"
-    base = c % 20 if c < 81 else -1
-    if base in (1, 2, 15, 16):
-        return ("Wh" if energy else "W"), "energy" if energy else "power"
-    if base in (3, 4, 5, 6, 7, 8):
-        return ("varh" if energy else "var"), "energy" if energy else "power"
-    if base in (9, 10):
-        return ("VAh" if energy else "VA"), "energy" if energy else "power"
-    if base == 11:
-        return "A", "current"
-    if base == 12:
-        return "V", "voltage"
-    if base == 13:
-        return None, "pf"
-    return None, ""
-
-
-class ListContext:
-    """What the list walker knows besides the body: maker hints and the user's country."""
-
-    __slots__ = ("country", "maker")
-
-    def __init__(self, maker: str | None, country: str | None) -> None:
-        """Hints from the system title (``maker``) and the user's profile (``country``)."""
-        self.maker = maker
-        self.country = (country or "").upper() or None
-
-    def default_scaler(self, kind: str) -> int:
-        """Resolution of a value sent without {scaler, unit}, by maker and quantity."""
-        maker = self.maker
-        if maker == KAMSTRUP:
-            if kind in ("current", "pf"):
-                return -2
-            if kind == "energy":
-                # Norwegian (and Danish) Kamstrup counters count 10 Wh; Swedish ones Wh.
-                return 0 if self.country == "SE" else 1
-            return 0
-        if maker == KAIFA:
-            return {"current": -3, "voltage": -1, "pf": -3}.get(kind, 0)
-        if maker in (LANDIS_GYR, ISKRA):
-            return {"current": -2, "pf": -3}.get(kind, 0)
-        if maker == AIDON:
-            return {"current": -1, "voltage": -1}.get(kind, 0)
-        return 0
-
-
-def maker_from_title(system_title: bytes | None) -> str | None:
-    """Maker from a system title's three-letter FLAG id."""
-    if not system_title:
-        return None
-    return _FLAG_IDS.get(bytes(system_title[:3]).upper())
-
-
-def _maker_from_list_id(list_id: str) -> str | None:
-    upper = list_id.upper()
-    for prefix, maker in (("KAMSTRUP", KAMSTRUP), ("AIDON", AIDON), ("KFM", KAIFA), ("ISK", ISKRA)):
-        if upper.startswith(prefix):
-            return maker
-    return None
-
-
-#: (code, scaler, unit enum, maker, country) -> (decimal exponent, normalised unit).
-_PLANS: dict[tuple[bytes | None, int, int, str | None, str | None], tuple[int, str | None]] = {}
-_NO_UNIT = 255
-
-
-def _plan(code: bytes | None, su: ScalerUnit | None, ctx: ListContext) -> tuple[int, str | None]:
-    """How to scale a number: the total power of ten and the normalised unit (cached)."""
-    key = (
-        code,
-        su.scaler if su is not None else 0,
-        su.unit if su is not None else -1,
-        ctx.maker,
-        ctx.country,
-    )
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
-    unit: str | None
-    if su is not None:
-        unit, scaler = UNIT_NAMES.get(su.unit), su.scaler
-    elif code is not None:
-        unit, kind = _classify(code)
-        scaler = ctx.default_scaler(kind)
-    else:
-        unit, scaler = None, 0
-    factor, norm_unit = normalise(1, unit)
-    exponent = scaler + len(str(int(factor))) - 1
-    plan = (exponent, norm_unit)
-    if len(_PLANS) < 4096:
-        _PLANS[key] = plan
-    return plan
-
-
-def _scale(value: Any, exponent: int) -> Any:
-    """``value`` times ten to the ``exponent``, without binary noise."""
-    if exponent > 0:
-        return value * 10**exponent
-    if exponent == 0:
-        return value
-    if type(value) is int and exponent >= -9:
-        # A correctly rounded quotient already equals round(value / 10**k, 9) for k <= 9.
-        return value / 10**-exponent
-    return round(value / 10**-exponent, 9)
-
-
 #: The identity field an OBIS code's C.D.E part names.
 _IDENTITY_FIELDS = {
     "0.2.129": "list_id",
@@ -252,8 +133,11 @@ class _Builder:
     def add(self, obis: str, code: bytes | None, value: Any, su: ScalerUnit | None) -> None:
         kind = type(value)
         if kind is int or kind is float:
-            exponent, unit = _plan(code, su, self.ctx)
-            self.readings[obis] = Reading(obis, _scale(value, exponent), unit)
+            exponent, unit, alternative = plan_number(code, su, self.ctx)
+            if alternative is None:
+                self.readings[obis] = Reading(obis, scale(value, exponent), unit)
+            else:
+                self.readings[obis] = Reading(obis, ranged(value, exponent, alternative), unit)
         elif kind is bytes or kind is str:
             self._add_text(obis, value)
 
@@ -276,7 +160,7 @@ class _Builder:
         meter = self.message.meter
         if field == "list_id":
             meter.list_id = text
-            maker = _maker_from_list_id(text)
+            maker = maker_from_list_id(text)
             if maker is not None:
                 meter.manufacturer = maker
                 if self.ctx.maker is None:
@@ -285,6 +169,7 @@ class _Builder:
             meter.meter_id = text
         else:
             meter.model = text
+            self.ctx.model = model_family(text)
 
     # What the walkers decide besides readings goes through these, so a recording sees it.
     def set_maker(self, maker: str | None) -> None:
@@ -318,7 +203,7 @@ def apply_body(message: Message, body: Any, ctx: ListContext) -> Message:
             program = _program(body, ctx)
             if program is not None and program.run(_Builder(message, ctx), body.values):
                 return message
-        body = body.decode()
+        body = sourced(body.decode(), body.data, body.pos)
     if not isinstance(body, (tuple, list)):
         msg = "data-notification body is not a list of values"
         raise UnsupportedError(msg)
@@ -344,7 +229,7 @@ def _walk(builder: _Builder, body: Sequence[Any]) -> None:
             builder.set_maker(_maker_hint(items))
         _obis_walk(builder, items)
     else:
-        _positional(builder, list(body) if isinstance(body, tuple) else items)
+        _positional(builder, body)
 
 
 def _triples(body: Sequence[Any]) -> bool:
@@ -370,7 +255,7 @@ def _maker_hint(items: list[Any]) -> str | None:
 
 def _list_id_maker(item: Any) -> str | None:
     if isinstance(item, (bytes, str)) and not _is_obis(item):
-        return _maker_from_list_id(_text(item))
+        return maker_from_list_id(_text(item))
     return None
 
 
@@ -432,101 +317,41 @@ def _obis_walk(builder: _Builder, items: list[Any]) -> None:
             builder.add(_METER_ID, None, item, None)
 
 
-# Positional lists. Entries are OBIS codes (as bytes) in element order; None skips one.
-def _codes(*texts: str | None) -> tuple[bytes | None, ...]:
-    out: list[bytes | None] = []
-    for text in texts:
-        if text is None:
-            out.append(None)
-            continue
+def _positional(builder: _Builder, body: Sequence[Any]) -> None:
+    """A list without OBIS codes: decoded only by a layout of exactly its shape (``layouts``)."""
+    values = tuple(body)
+    types = body.types() if isinstance(body, Sourced) else None
+    layout = find_layout(values, types) if types is not None else None
+    if layout is None:
+        shape = describe_types(types) if types is not None else "an array of unknown types"
+        msg = (
+            f"list without OBIS codes from {list_hint(values)}: {len(values)} elements "
+            f"({shape}) match no known layout; it is refused rather than guessed "
+            "(please report this shape)"
+        )
+        raise UnknownLayoutError(msg)
+    builder.set_maker(layout.maker)
+    builder.set_meter("manufacturer", layout.maker)
+    for field, value in zip(layout.fields, values, strict=True):
+        if field.obis is not None:
+            builder.add(field.obis, _code(field.obis), value, field.scaler_unit)
+    if layout.meter_id is not None:
+        # After the readings: a device id published as 0-0:96.1.0 must not name the meter.
+        builder.set_meter("meter_id", _text(values[layout.meter_id]))
+
+
+_CODES: dict[str, bytes] = {}
+
+
+def _code(text: str) -> bytes:
+    """``'1-0:1.8.0'`` -> its six OBIS bytes (cached; the layouts use a few dozen codes)."""
+    code = _CODES.get(text)
+    if code is None:
         ab, cde = text.split(":")
         a, b = ab.split("-")
         c, d, e = cde.split(".")
-        out.append(bytes((int(a), int(b), int(c), int(d), int(e), 255)))
-    return tuple(out)
-
-
-_KFM_HEAD = ("1-0:0.2.129", _METER_ID, _MODEL, "1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0")
-_KFM_ENERGY = (_CLOCK, "1-0:1.8.0", "1-0:2.8.0", "1-0:3.8.0", "1-0:4.8.0")
-_KFM_3P = (*_KFM_HEAD, "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0", "1-0:32.7.0", "1-0:52.7.0")
-_KAIFA_LISTS: dict[int, tuple[bytes | None, ...]] = {
-    13: _codes(*_KFM_3P, "1-0:72.7.0"),
-    18: _codes(*_KFM_3P, "1-0:72.7.0", *_KFM_ENERGY),
-    9: _codes(*_KFM_HEAD, "1-0:31.7.0", "1-0:32.7.0"),
-    14: _codes(*_KFM_HEAD, "1-0:31.7.0", "1-0:32.7.0", *_KFM_ENERGY),
-}
-_ISK_POWER = ("1-0:1.7.0", "1-0:2.7.0", "1-0:3.7.0", "1-0:4.7.0")
-_ISK_UI = ("1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0", "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0")
-_ISKRA_LISTS: dict[int, tuple[bytes | None, ...]] = {
-    # Elektro Ljubljana 1-s list: id, meter id, powers, U, I, per-phase import and export.
-    18: _codes(
-        "1-0:0.2.129",
-        _METER_ID,
-        *_ISK_POWER,
-        *_ISK_UI,
-        "1-0:21.7.0",
-        "1-0:41.7.0",
-        "1-0:61.7.0",
-        "1-0:22.7.0",
-        "1-0:42.7.0",
-        "1-0:62.7.0",
-    ),
-    # Single-phase lists: id, meter id, powers, U1, I1 (and P1+, P1-).
-    9: _codes("1-0:0.2.129", _METER_ID, *_ISK_POWER, "1-0:32.7.0", "1-0:31.7.0", "1-0:21.7.0"),
-    10: _codes(
-        "1-0:0.2.129",
-        _METER_ID,
-        *_ISK_POWER,
-        "1-0:32.7.0",
-        "1-0:31.7.0",
-        "1-0:21.7.0",
-        "1-0:22.7.0",
-    ),
-    # Elektro Celje list: id, meter id, U, I, P+, P-, Q+, Q-.
-    12: _codes("1-0:0.2.129", _METER_ID, *_ISK_UI, *_ISK_POWER),
-}
-#: Elektro Ljubljana 1-s list without a meter id: P+, P-, A+ and A- (Wh; the same counters
-#: as that meter's 15-minute list) are certain; the four other values are not published.
-_ISKRA_TOTALS = _codes(
-    "1-0:0.2.129", "1-0:1.7.0", "1-0:2.7.0", "1-0:1.8.0", None, None, "1-0:2.8.0", None, None
-)
-
-
-_DECIVOLT = ScalerUnit(-1, 35)
-
-
-def _positional(builder: _Builder, values: list[Any]) -> None:
-    if len(values) == 1 and isinstance(values[0], int):
-        # Kaifa (and Aidon-style) list 1: active import power only.
-        builder.add("1-0:1.7.0", b"\x01\x00\x01\x07\x00\xff", values[0], None)
-        return
-    first = values[0] if values else None
-    list_id = _text(first) if isinstance(first, (bytes, str)) else ""
-    table: tuple[bytes | None, ...] | None = None
-    if list_id.startswith("KFM"):
-        builder.set_maker(KAIFA)
-        table = _KAIFA_LISTS.get(len(values))
-    elif list_id.startswith("ISK"):
-        builder.set_maker(ISKRA)
-        table = _ISKRA_LISTS.get(len(values))
-        if len(values) == 12 and not isinstance(values[2], int):
-            table = None  # the 15-minute energy list: its layout is not documented
-        elif len(values) in (9, 10) and not isinstance(values[1], (bytes, str)):
-            # No meter id after the list id: the 1-s list with energy totals (AMS #869).
-            table = _ISKRA_TOTALS if len(values) == 9 else None
-    if list_id:
-        builder.set_meter("list_id", list_id)
-        builder.set_meter("manufacturer", builder.ctx.maker)
-    if table is None:
-        return
-    for code, value in zip(table, values, strict=False):
-        if code is None:
-            continue
-        obis = obis_text(code)
-        if builder.ctx.maker == ISKRA and code[2] in (32, 52, 72):
-            builder.add(obis, None, value, _DECIVOLT)
-            continue
-        builder.add(obis, code, value, None)
+        code = _CODES[text] = bytes((int(a), int(b), int(c), int(d), int(e), 255))
+    return code
 
 
 def new_message(size: int) -> Message:
@@ -543,7 +368,7 @@ def new_message(size: int) -> Message:
 # and must come out the same; it must also give this very body exactly what the walk gives.
 # A walk that looks at numbers calls ``pin`` and gets no program.
 
-_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER = range(5)
+_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER, _OP_RANGED = range(6)
 #: Stand-in integers of the two recordings (above any A-XDR integer): base + field index.
 _STAND_IN_BASES = (1 << 80, 1 << 81)
 _MAX_PROGRAMS = 16
@@ -573,8 +398,12 @@ class _Recorder(_Builder):
 
     def add(self, obis: str, code: bytes | None, value: Any, su: ScalerUnit | None) -> None:
         if type(value) is int and value >= self.base:
-            exponent, unit = _plan(code, su, self.ctx)
-            self.ops.append((_OP_NUMBER, obis, value - self.base, exponent, unit))
+            exponent, unit, alternative = plan_number(code, su, self.ctx)
+            if alternative is None:
+                self.ops.append((_OP_NUMBER, obis, value - self.base, exponent, unit))
+            else:
+                ranged = (exponent, alternative)
+                self.ops.append((_OP_RANGED, obis, value - self.base, ranged, unit))
         elif type(value) is bytes and value in self.clocks:
             self.ops.append((_OP_CLOCK, obis, self.clocks[value], code, su))
         else:
@@ -622,7 +451,9 @@ class _Program:
         for kind, a, b, c, d in self.ops:
             if kind == _OP_NUMBER:
                 value = values[b]
-                readings[a] = Reading(a, _scale(value, c) if c else value, d)
+                readings[a] = Reading(a, scale(value, c) if c else value, d)
+            elif kind == _OP_RANGED:
+                readings[a] = Reading(a, ranged(values[b], *c), d)
             elif kind == _OP_CLOCK:
                 builder.add(a, c, values[b], d)
             elif kind == _OP_ADD:
@@ -635,7 +466,7 @@ class _Program:
 
 def _program(body: Planned, ctx: ListContext) -> _Program | None:
     programs = body.layout.programs
-    key = (ctx.maker, ctx.country)
+    key = (ctx.maker, ctx.country, ctx.model)
     if key not in programs:
         if len(programs) >= _MAX_PROGRAMS:
             programs.clear()
@@ -649,14 +480,17 @@ def _compile(body: Planned, ctx: ListContext) -> _Program | None:
     if not isinstance(layout.skeleton, (tuple, list)):
         return None
     clocks = tuple(i for i in sorted(layout.blobs) if parse_datetime(values[i]) is not None)
-    first, second = (_record(body, ctx, variant, clocks) for variant in (0, 1))
+    try:
+        first, second = (_record(body, ctx, variant, clocks) for variant in (0, 1))
+    except HanError:
+        return None  # refused (unknown layout): the ordinary walk says why, every time
     if first is None or first != second:
         return None
     pins = tuple((i, values[i]) for i in sorted(layout.blobs) if i not in clocks)
     program = _Program(first, pins, clocks)
-    walked, walked_ctx = new_message(0), ListContext(ctx.maker, ctx.country)
-    _walk(_Builder(walked, walked_ctx), body.decode())
-    replayed, replayed_ctx = new_message(0), ListContext(ctx.maker, ctx.country)
+    walked, walked_ctx = new_message(0), ListContext(ctx.maker, ctx.country, ctx.model)
+    _walk(_Builder(walked, walked_ctx), sourced(body.decode(), body.data, body.pos))
+    replayed, replayed_ctx = new_message(0), ListContext(ctx.maker, ctx.country, ctx.model)
     program.replay(_Builder(replayed, replayed_ctx), values)
     if _outcome(walked, walked_ctx) != _outcome(replayed, replayed_ctx):
         return None
@@ -676,8 +510,9 @@ def _record(
             return clock_of[index]
         return body.values[index] if index in blobs else base + index
 
-    recorder = _Recorder(ListContext(ctx.maker, ctx.country), base, stand_ins)
-    _walk(recorder, body.layout.fill(field))
+    recorder = _Recorder(ListContext(ctx.maker, ctx.country, ctx.model), base, stand_ins)
+    # The filled skeleton has this body's tags (they are fixed bytes of the layout).
+    _walk(recorder, sourced(body.layout.fill(field), body.data, body.pos))
     return None if recorder.pinned else tuple(recorder.ops)
 
 
