@@ -168,3 +168,25 @@ def test_a_source_that_sends_dll_crcs_cannot_drop_them() -> None:
     rejected = decoder.decode_frame(bytes(damaged))
     assert isinstance(rejected, Rejected)
     assert rejected.code is ErrorCode.CHECKSUM
+
+
+def test_an_implausible_wireless_reading_drops_the_whole_frame() -> None:
+    """The plausibility gate covers wireless meters: 2380 V on L1 rejects the frame."""
+    from custom_components.han_port.han.wmbus import bench
+
+    key = bytes(range(16))
+    plain = bench._GAMA350_PLAIN.replace(
+        bytes.fromhex("0AFDC9FC013802"), bytes.fromhex("0AFDC9FC018023")
+    )
+    assert plain != bench._GAMA350_PLAIN
+    header = bytearray(bench._HEADER)
+    iv = mode5_iv(bytes(header[2:4]), bytes(header[4:10]), header[11])
+    frame = bytes(header) + cbc_encrypt(key, iv, plain)
+    good = WmbusDecoder({"31397268": key}).decode_frame(bench.gama350_frame(key))
+    assert isinstance(good, Message)
+    assert good.readings["1-0:32.7.0"].value == 238
+    rejected = WmbusDecoder({"31397268": key}).decode_frame(frame)
+    assert isinstance(rejected, Rejected)
+    assert rejected.code is ErrorCode.IMPLAUSIBLE
+    assert "1-0:32.7.0" in str(rejected.error)
+    assert isinstance(decode_vector_bytes(frame, key, "31397268"), Rejected)

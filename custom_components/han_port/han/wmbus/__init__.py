@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import plausibility  # noqa: TID252
 from ..model import HanError, Message, Rejected  # noqa: TID252
 from .compact import FormatStore
 from .receivers import RECEIVERS, Received, Receiver, make_receiver
@@ -132,6 +133,8 @@ class WmbusDecoder:
                 accept=self._accept if self.meter_ids is not None else None,
                 on_identity=self._heard,
             )
+            if message is not None:
+                plausibility.check(message)
         except HanError as err:
             return Rejected(FORMAT, err, len(frame))
         if (
@@ -196,6 +199,8 @@ def decode_vector_bytes(
     store = formats if formats is not None else FormatStore()
     try:
         message = decode_telegram(data, lookup, formats=store)
+        if message is not None:
+            plausibility.check(message)
     except HanError as err:
         return Rejected(FORMAT, err, len(data))
     if message is None:  # pragma: no cover - no filter is set, so every frame is decoded
