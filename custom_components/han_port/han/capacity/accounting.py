@@ -91,6 +91,8 @@ class IntervalAccounting:
         self._cross: tuple[float, float] | None = None  # (boundary, _acc at it)
         self._pow_end = -math.inf
         self._cache: dict[str, object] = {}
+        #: Wh per interval -> average W, exactly.
+        self._to_w = Fraction(3600, rule.interval_s)
 
     # ----------------------------------------------------------------------------------
     # Frames
@@ -272,11 +274,10 @@ class IntervalAccounting:
     def _record(self, peaks: MonthPeaks, *, complete: bool) -> MonthRecord:
         contributions = peaks.contributions()
         best = max(contributions, key=lambda p: (p.energy, -p.start), default=None)
-        to_w = 3600.0 / self.clock.length
         return MonthRecord(
             month=peaks.month,
-            value_w=max(self.rule.floor_w, float(peaks.value() * to_w)),
-            peak_w=float(best.energy * to_w) if best is not None else 0.0,
+            value_w=max(self.rule.floor_w, float(peaks.value() * self._to_w)),
+            peak_w=float(best.energy * self._to_w) if best is not None else 0.0,
             peak_start=best.start if best is not None else None,
             complete=complete,
         )

@@ -73,8 +73,7 @@ class CapacityTracker(IntervalAccounting):
         so_far, estimated, extra = self._so_far(info)
         peaks = self._peaks if info.month == self._peaks.month else self._empty(info.month)
         to_w = 3600.0 / clock.length
-        value = peaks.with_extra_value(extra) if extra is not None else peaks.value()
-        month_w = max(rule.floor_w, float(value) * to_w)
+        value, month_w = self._value(peaks, extra)
         billed_w, billed_months = self._billed(info.month, month_w)
         step = rule.step_of(month_w) if rule.steps else None
         target = self._target(step)
@@ -124,6 +123,18 @@ class CapacityTracker(IntervalAccounting):
             step_exceeded=upper is not None and month_w > upper,
         )
 
+    def _value(self, peaks: MonthPeaks, extra: Peak | None) -> tuple[Fraction, float]:
+        """The month's value (weighted Wh per interval) and in W with the floor applied."""
+        key = f"value:{peaks.month}:{peaks.version}"
+        found = self._cache.get(key) if extra is None else None
+        if isinstance(found, tuple):
+            return found
+        value = peaks.with_extra_value(extra) if extra is not None else peaks.value()
+        result = (value, max(self.rule.floor_w, float(value * self._to_w)))
+        if extra is None:
+            self._put(key, result)
+        return result
+
     def _so_far(self, info: IntervalInfo) -> tuple[float | None, bool, Peak | None]:
         """(Wh imported in ``info`` so far, estimated?, provisional pending interval)."""
         opened = self._open
@@ -150,9 +161,7 @@ class CapacityTracker(IntervalAccounting):
         best = peaks.limit(info.day, target, extra)
         result = float(best / info.weight) if best is not None else None
         if extra is None:
-            if len(self._cache) > 32:
-                self._cache.clear()
-            self._cache[key] = result
+            self._put(key, result)
         return result
 
     @staticmethod
@@ -183,7 +192,7 @@ class CapacityTracker(IntervalAccounting):
         if isinstance(found, MonthPeaks) and found.month == month:
             return found
         empty = MonthPeaks(month, self.rule.peaks, distinct=self.rule.distinct_days)
-        self._cache["empty"] = empty
+        self._put("empty", empty)
         return empty
 
     def _peak_infos(self, peaks: MonthPeaks) -> tuple[PeakInfo, ...]:
@@ -191,20 +200,25 @@ class CapacityTracker(IntervalAccounting):
         found = self._cache.get(key)
         if isinstance(found, tuple):
             return found
-        to_w = 3600.0 / self.clock.length
         infos = tuple(
             PeakInfo(
                 start=self._dt(p.start),
                 end=self._dt(p.start + self.clock.length),
                 day=self._dt(p.start).date(),
-                average_w=float(p.energy * to_w),
-                counted_w=float(p.value * to_w),
+                average_w=float(p.energy * self._to_w),
+                counted_w=float(p.value * self._to_w),
                 quality=p.quality,
             )
             for p in peaks.ranked()
         )
-        self._cache[key] = infos
+        self._put(key, infos)
         return infos
+
+    def _put(self, key: str, value: object) -> None:
+        """Remember a derived value (the cache is small: it only spares per-frame work)."""
+        if len(self._cache) >= 32:
+            self._cache.clear()
+        self._cache[key] = value
 
     def _dt(self, t: float) -> datetime:
         return self.clock.local(t)
