@@ -126,7 +126,7 @@ class MonthPeaks:
             return None
         else:
             best = Fraction(target) * n - sum(others[: n - 1])
-        if today is not None and today > best:
+        if best < 0 or (today is not None and today > best):
             return None
         return best
 

@@ -95,13 +95,13 @@ class CapacityTracker(IntervalAccounting):
                 if limit is not None:
                     max_average = limit * to_w
                     budget = self._budget(limit, so_far, net, remaining)
-                if upper is not None:
+                step_limit = None
+                if upper is not None and month_w <= upper:
                     step_limit = self._limit(peaks, info, Fraction(upper) / Fraction(to_w), extra)
-                    step_budget = (
-                        self._budget(step_limit, so_far, net, remaining)
-                        if step_limit is not None
-                        else budget
-                    )
+                if step_limit is not None:
+                    step_budget = self._budget(step_limit, so_far, net, remaining)
+                elif upper is not None:
+                    step_budget = budget  # already above the target step: do not go higher
         return CapacityStatus(
             time=now,
             interval_start=clock.local(info.start),
@@ -166,8 +166,13 @@ class CapacityTracker(IntervalAccounting):
 
     @staticmethod
     def _budget(limit: float, so_far: float, net: float, remaining: float) -> float:
-        """Load (W) that may run on top of ``net`` to the end with the energy <= ``limit``."""
-        return float(math.floor((limit - so_far) * 3600.0 / remaining - net - _MARGIN_W))
+        """Load (W) that may run on top of ``net`` to the end with the energy <= ``limit``.
+
+        When the energy so far already passed the limit, the rise is unavoidable: the budget
+        then keeps the import at zero from now on, so the value rises no further.
+        """
+        headroom = max(limit - so_far, 0.0)
+        return float(math.floor(headroom * 3600.0 / remaining - net - _MARGIN_W))
 
     def _target(self, step: int | None) -> int | None:
         if step is None:
