@@ -213,3 +213,24 @@ def test_a_tracker_started_after_the_peak_is_not_a_mismatch() -> None:
     early = compare_fluvius(message.readings, tracker, at=end - end % 900 + 10)
     assert early[0].note == "too early to tell"
     assert compare_fluvius(message.readings, CapacityTracker(FLANDERS, TZ)) == []
+
+
+def test_unusable_registers_are_skipped() -> None:
+    def readings(history: object, **others: tuple[object, str | None]) -> dict[str, Reading]:
+        out = {"0-0:98.1.0": Reading("0-0:98.1.0", history, None)}
+        out.update({k.replace("_", ":"): Reading(k, v, u) for k, (v, u) in others.items()})
+        return out
+
+    for bad in ("not json", '{"no": 1}', '{"entries": 5}', 7):
+        assert meter_history(readings(bad), TZ, FLANDERS) == []
+    odd = json.dumps({"entries": [5, ["2023-02-01T00:00:00+01:00", "x", True], [1, 2, 3]]})
+    assert meter_history(readings(odd), TZ, FLANDERS) == []
+    register = ImportRegister()
+    assert register.energy_wh({"1-0:1.8.0": Reading("1-0:1.8.0", "12", "Wh")}) is None
+    assert register.energy_wh({"1-0:1.8.0": Reading("1-0:1.8.0", float("nan"), "Wh")}) is None
+    assert register.energy_wh({"1-0:1.8.0": Reading("1-0:1.8.0", 12, "kWh")}) is None
+    assert net_power_w({"1-0:1.7.0": Reading("1-0:1.7.0", value=True, unit="W")}) is None
+    tracker = CapacityTracker(FLANDERS, TZ)
+    tracker.feed(1.7e9, 100)
+    text = {"1-0:1.4.0": Reading("1-0:1.4.0", "12", "W")}
+    assert compare_fluvius(text, tracker) == []

@@ -11,7 +11,7 @@ time (zoneinfo), so the interval 23:45-00:00 on the last day belongs to that mon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
@@ -108,8 +108,3 @@ class LocalClock:
             self._cache.clear()
         self._cache[start] = info
         return info
-
-
-def utc(t: float) -> datetime:
-    """Aware UTC datetime of a POSIX time."""
-    return datetime.fromtimestamp(t, UTC)

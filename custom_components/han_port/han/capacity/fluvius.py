@@ -71,7 +71,7 @@ def _power(readings: Mapping[str, Reading], key: str) -> float | None:
 
 
 def meter_history(
-    readings: Mapping[str, Reading], tz: datetime | str, rule: CapacityRule
+    readings: Mapping[str, Reading], tz: str, rule: CapacityRule
 ) -> list[MonthRecord]:
     """The meter's monthly peaks from 0-0:98.1.0 as history records (empty months skipped)."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415 - only needed here
@@ -84,7 +84,7 @@ def meter_history(
         entries = doc["entries"]
     except (ValueError, KeyError, TypeError):
         return []
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz.tzinfo
+    zone = ZoneInfo(tz)
     records = []
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, list) or len(entry) != 3:
