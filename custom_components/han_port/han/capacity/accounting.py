@@ -102,19 +102,24 @@ class IntervalAccounting:
         """Take one frame's time, import register (Wh) and net import power (W)."""
         if self.now is None or t > self.now:
             self.now = t
-        if power_w is not None:
-            self._power(t, power_w)
-        if energy_wh is None:
-            return
         t_reg = self._t_reg
-        if t_reg is not None and t_reg < t < self._open_end and self._suspect is None:
+        if (
+            energy_wh is not None
+            and t_reg is not None
+            and t_reg < t < self._open_end
+            and self._suspect is None
+        ):
+            # The common case, inlined: a newer plausible reading inside the open interval.
             e = energy_wh + self._offset
             de = e - self._e_reg
             if de >= 0 and de * 3600 <= self.max_power_w * (t - t_reg):
-                # The common case: a newer reading inside the open interval.
+                t_pow = self._t_pow
+                if power_w is not None and (t_pow is None or t > t_pow) and power_w - power_w == 0:
+                    # A power sample with the register: nothing to integrate since the reading.
+                    self._t_pow = t_pow = t
+                    self._p = power_w
                 self._t_reg = t
                 self._e_reg = e
-                t_pow = self._t_pow
                 if t_pow is None or t_pow <= t:
                     self._acc = 0.0
                     self._cross = None
@@ -122,7 +127,10 @@ class IntervalAccounting:
                 else:
                     self._reset_power(t)
                 return
-        self._register(t, energy_wh)
+        if power_w is not None:
+            self._power(t, power_w)
+        if energy_wh is not None:
+            self._register(t, energy_wh)
 
     def _power(self, t: float, power_w: float) -> None:
         t_pow = self._t_pow
@@ -258,7 +266,10 @@ class IntervalAccounting:
             return
         energy = exact(e_end) - exact(self._e_open)
         value = energy if info.weight == 1 else energy * info.weight
-        peaks.add(Peak(value, energy, info.start, info.day, _worse(self._open_quality, quality)))
+        if peaks.add(
+            Peak(value, energy, info.start, info.day, _worse(self._open_quality, quality))
+        ):
+            self._changed()
 
     def _roll(self, month: int, *, since: float) -> None:
         """Close the tracked month and start ``month``."""
@@ -270,6 +281,7 @@ class IntervalAccounting:
         )
         self._peaks = MonthPeaks(month, self.rule.peaks, distinct=self.rule.distinct_days)
         self._since = since
+        self._changed()
 
     def _record(self, peaks: MonthPeaks, *, complete: bool) -> MonthRecord:
         contributions = peaks.contributions()
@@ -288,7 +300,10 @@ class IntervalAccounting:
         kept.append(record)
         kept.sort(key=lambda r: r.month)
         self.history = kept[-_HISTORY:]
-        self._cache.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        """The month's contributions or the history changed (hook for derived values)."""
 
     @property
     def month_peaks(self) -> MonthPeaks | None:

@@ -21,8 +21,6 @@ __all__ = ["ImportRegister", "net_power_w"]
 
 _TOTALS: Final = ("1-0:1.8.0", "1-1:1.8.0")
 _TARIFFS: Final = tuple(f"1-{b}:1.8.{t}" for b in (0, 1) for t in (1, 2, 3, 4))
-_IMPORT: Final = ("1-0:1.7.0", "1-1:1.7.0")
-_EXPORT: Final = ("1-0:2.7.0", "1-1:2.7.0")
 
 
 def _number(readings: Mapping[str, Reading], key: str, unit: str) -> float | int | None:
@@ -30,11 +28,10 @@ def _number(readings: Mapping[str, Reading], key: str, unit: str) -> float | int
     if reading is None or reading.unit != unit:
         return None
     value = reading.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    kind = type(value)  # bool is not int here: exact type checks, cheap on every frame
+    if kind is int or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+        return value  # type: ignore[return-value]
+    return None
 
 
 class ImportRegister:
@@ -55,19 +52,27 @@ class ImportRegister:
                 return None
             self.keys = keys
         total: float | int = 0
-        for key in keys:
-            value = _number(readings, key, "Wh")
-            if value is None:
+        for key in keys:  # inlined _number: this runs on every frame
+            reading = readings.get(key)
+            if reading is None or reading.unit != "Wh":
                 return None
-            total += value
+            value = reading.value
+            kind = type(value)
+            if kind is int or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+                total += value  # type: ignore[operator]
+            else:
+                return None
         return total
 
 
 def net_power_w(readings: Mapping[str, Reading]) -> float | int | None:
     """Import minus export active power (W), None without an import power reading."""
-    for key in _IMPORT:
-        imported = _number(readings, key, "W")
-        if imported is not None:
-            exported = _number(readings, _EXPORT[_IMPORT.index(key)], "W")
-            return imported - (exported or 0)
-    return None
+    imported = _number(readings, "1-0:1.7.0", "W")
+    if imported is not None:
+        exported = _number(readings, "1-0:2.7.0", "W")
+    else:
+        imported = _number(readings, "1-1:1.7.0", "W")
+        if imported is None:
+            return None
+        exported = _number(readings, "1-1:2.7.0", "W")
+    return imported - exported if exported is not None else imported

@@ -11,10 +11,8 @@ when the energy so far is unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from datetime import date, datetime
+from datetime import date, datetime  # noqa: TC003 - NamedTuple fields resolve at runtime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +39,8 @@ class PeakInfo:
     quality: str  # "exact", "estimated" (gap at an end, interpolated) or "partial"
 
 
-@dataclass(frozen=True, slots=True)
-class CapacityStatus:
-    """A tracker's view at one moment."""
+class CapacityStatus(NamedTuple):
+    """A tracker's view at one moment (a named tuple: built on every frame, so cheap)."""
 
     time: float  # POSIX time of the status
     interval_start: datetime

@@ -11,8 +11,9 @@ interval's average so far when no fresh one exists) continues to the interval's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
-import math
+from math import floor
 from typing import TYPE_CHECKING, Any, Final
 
 from . import state
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from .clock import IntervalInfo
+    from .rules import CapacityRule
 
 __all__ = ["CapacityTracker"]
 
@@ -33,8 +35,47 @@ _POWER_FRESH_S: Final = 120.0
 _MARGIN_W: Final = 1e-3
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The part of a status that changes only once an interval."""
+
+    start_t: float
+    step_target: int | None
+    start: datetime
+    end: datetime
+    peaks: tuple[PeakInfo, ...]
+    month_w: float
+    billed_w: float
+    billed_months: int
+    step: int | None
+    target: int | None
+    upper: float | None
+    limit: float | None  # Wh this interval may reach without raising the value
+    step_limit: float | None  # Wh this interval may reach within the target step
+    max_average_w: float | None
+    exceeded: bool
+
+
 class CapacityTracker(IntervalAccounting):
     """Track one meter's capacity value for one rule in one time zone."""
+
+    def __init__(
+        self,
+        rule: CapacityRule,
+        tz: str,
+        *,
+        step_target: int | None = None,
+        max_power_w: float = 250_000.0,
+        max_gap_s: float = 31 * 86400.0,
+    ) -> None:
+        """Start empty. ``step_target``: 1-based step to stay within (None: the current one)."""
+        super().__init__(
+            rule, tz, step_target=step_target, max_power_w=max_power_w, max_gap_s=max_gap_s
+        )
+        self._to_w_float = float(self._to_w)
+        self._floor_e = Fraction(rule.floor_w) / self._to_w
+        self._live: IntervalInfo | None = None
+        self._plan_cache: _Plan | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CapacityTracker:
@@ -62,78 +103,112 @@ class CapacityTracker(IntervalAccounting):
 
     def status(self, now: float | None = None) -> CapacityStatus | None:
         """The view at ``now`` (default: the newest frame time); None before any reading."""
-        if self._open is None or self._peaks is None:
+        opened = self._open
+        if opened is None or self._peaks is None:
             return None
         if now is None:
-            now = self.now if self.now is not None else self._open.start
-        clock = self.clock
-        rule = self.rule
-        info = clock.info(clock.start_of(now))
+            now = self.now if self.now is not None else opened.start
+        info = self._live
+        if info is None or not info.start <= now < info.end:
+            info = self._live = self.clock.info(self.clock.start_of(now))
+        if info.start == opened.start:  # the common case, inlined: registers are fresh
+            acc = self._acc
+            so_far: float | None = float(self._e_reg - self._e_open) + acc
+            estimated = acc > 0
+            extra = None
+        else:
+            so_far, estimated, extra = self._so_far(info)
+        plan = self._plan_cache
+        if (
+            extra is not None
+            or plan is None
+            or plan.start_t != info.start
+            or plan.step_target is not self.step_target
+        ):
+            plan = self._plan(info, extra)
         remaining = info.end - now
-        so_far, estimated, extra = self._so_far(info)
-        peaks = self._peaks if info.month == self._peaks.month else self._empty(info.month)
-        to_w = 3600.0 / clock.length
-        value, month_w = self._value(peaks, extra)
+        t_pow = self._t_pow
+        fresh = t_pow is not None and now - t_pow <= _POWER_FRESH_S
+        net: float | None = self._p if fresh else None
+        average = projected = budget = step_budget = None
+        if so_far is not None:
+            elapsed = now - (self._open_from if info.start == opened.start else info.start)
+            average = so_far * 3600.0 / elapsed if elapsed > 0 else None
+            if net is None:
+                net = average if average is not None else 0.0
+            rate = net if net > 0.0 else 0.0  # noqa: FURB136 - max() costs a call per frame
+            projected = (so_far + rate * remaining / 3600.0) * self._to_w_float
+            # _budget, inlined for the common case (this runs on every frame).
+            limit = plan.limit
+            if limit is not None:
+                headroom = limit - so_far if limit > so_far else 0.0
+                budget = float(floor(headroom * 3600.0 / remaining - net - _MARGIN_W))
+            if plan.step_limit is not None:
+                step_budget = self._budget(plan.step_limit, so_far, net, remaining)
+            elif plan.upper is not None and info.counts:
+                step_budget = budget  # already above the target step: do not go higher
+        return CapacityStatus(
+            now,
+            plan.start,
+            plan.end,
+            info.counts,
+            average,
+            projected,
+            estimated,
+            plan.peaks,
+            plan.month_w,
+            plan.billed_w,
+            plan.billed_months,
+            plan.step,
+            plan.target,
+            plan.upper,
+            plan.max_average_w,
+            budget,
+            step_budget,
+            plan.exceeded,
+        )
+
+    def _plan(self, info: IntervalInfo, extra: Peak | None) -> _Plan:
+        """Everything in a status that changes only once an interval (cached)."""
+        tracked = self._peaks
+        assert tracked is not None
+        rule = self.rule
+        peaks = tracked if info.month == tracked.month else self._empty(info.month)
+        value = peaks.with_extra_value(extra)
+        to_w = self._to_w
+        month_w = max(rule.floor_w, float(value * to_w))
         billed_w, billed_months = self._billed(info.month, month_w)
         step = rule.step_of(month_w) if rule.steps else None
         target = self._target(step)
         upper = rule.step_bounds(target)[1] if target is not None else None
-
-        fresh = self._t_pow is not None and now - self._t_pow <= _POWER_FRESH_S
-        net: float | None = self._p if fresh else None
-        average = projected = max_average = budget = step_budget = None
-        if so_far is not None:
-            known_from = self._open_from if info.start == self._open.start else info.start
-            elapsed = now - known_from
-            average = so_far * 3600.0 / elapsed if elapsed > 0 else None
-            if net is None:
-                net = average if average is not None else 0.0
-            projected = (so_far + max(net, 0.0) * remaining / 3600.0) * to_w
-            if info.counts:
-                floor = Fraction(rule.floor_w) / Fraction(to_w)
-                limit = self._limit(peaks, info, max(floor, value), extra)
-                if limit is not None:
-                    max_average = limit * to_w
-                    budget = self._budget(limit, so_far, net, remaining)
-                step_limit = None
-                if upper is not None and month_w <= upper:
-                    step_limit = self._limit(peaks, info, Fraction(upper) / Fraction(to_w), extra)
-                if step_limit is not None:
-                    step_budget = self._budget(step_limit, so_far, net, remaining)
-                elif upper is not None:
-                    step_budget = budget  # already above the target step: do not go higher
-        return CapacityStatus(
-            time=now,
-            interval_start=clock.local(info.start),
-            interval_end=clock.local(info.end),
-            counts=info.counts,
-            average_w=average,
-            projected_w=projected,
-            estimated=estimated,
+        limit = step_limit = None
+        if info.counts:
+            limit = self._limit(peaks, info, max(self._floor_e, value), extra)
+            if upper is not None and month_w <= upper:
+                step_limit = self._limit(peaks, info, Fraction(upper) / to_w, extra)
+        plan = _Plan(
+            start_t=info.start,
+            step_target=self.step_target,
+            start=self.clock.local(info.start),
+            end=self.clock.local(info.end),
             peaks=self._peak_infos(peaks),
-            month_value_w=month_w,
+            month_w=month_w,
             billed_w=billed_w,
             billed_months=billed_months,
             step=step,
-            target_step=target,
-            step_upper_w=upper,
-            max_average_w=max_average,
-            budget_w=budget,
-            step_budget_w=step_budget,
-            step_exceeded=upper is not None and month_w > upper,
+            target=target,
+            upper=upper,
+            limit=limit,
+            step_limit=step_limit,
+            max_average_w=limit * self._to_w_float if limit is not None else None,
+            exceeded=upper is not None and month_w > upper,
         )
-
-    def _value(self, peaks: MonthPeaks, extra: Peak | None) -> tuple[Fraction, float]:
-        """The month's value (weighted Wh per interval) and in W with the floor applied."""
-        key = f"value:{peaks.month}:{peaks.version}"
-        found = self._cache.get(key) if extra is None else None
-        if isinstance(found, tuple):
-            return found
-        value = peaks.with_extra_value(extra) if extra is not None else peaks.value()
-        result = (value, max(self.rule.floor_w, float(value * self._to_w)))
         if extra is None:
-            self._put(key, result)
-        return result
+            self._plan_cache = plan
+        return plan
+
+    def _changed(self) -> None:
+        self._plan_cache = None
 
     def _so_far(self, info: IntervalInfo) -> tuple[float | None, bool, Peak | None]:
         """(Wh imported in ``info`` so far, estimated?, provisional pending interval)."""
@@ -150,19 +225,13 @@ class CapacityTracker(IntervalAccounting):
             extra = Peak(energy * opened.weight, energy, opened.start, opened.day, ESTIMATED)
         return self._acc - cross[1], True, extra
 
+    @staticmethod
     def _limit(
-        self, peaks: MonthPeaks, info: IntervalInfo, target: Fraction, extra: Peak | None
+        peaks: MonthPeaks, info: IntervalInfo, target: Fraction, extra: Peak | None
     ) -> float | None:
         """Largest energy (Wh, not weighted) this interval may reach with the value <= target."""
-        key = f"{peaks.month}:{peaks.version}:{info.start}:{target}"
-        if extra is None and key in self._cache:
-            cached = self._cache[key]
-            return cached if isinstance(cached, float) else None
         best = peaks.limit(info.day, target, extra)
-        result = float(best / info.weight) if best is not None else None
-        if extra is None:
-            self._put(key, result)
-        return result
+        return float(best / info.weight) if best is not None else None
 
     @staticmethod
     def _budget(limit: float, so_far: float, net: float, remaining: float) -> float:
@@ -172,7 +241,7 @@ class CapacityTracker(IntervalAccounting):
         then keeps the import at zero from now on, so the value rises no further.
         """
         headroom = max(limit - so_far, 0.0)
-        return float(math.floor(headroom * 3600.0 / remaining - net - _MARGIN_W))
+        return float(floor(headroom * 3600.0 / remaining - net - _MARGIN_W))
 
     def _target(self, step: int | None) -> int | None:
         if step is None:
