@@ -3,9 +3,13 @@
 Powers are in W. ``budget_w`` and ``step_budget_w`` are the load (W) that can be added from
 now to the end of the interval on top of the present net import (import minus export), so
 that the month's value does not rise (``budget_w``) or does not leave the target step
-(``step_budget_w``); negative means that much load must be shed. They are None when the
-interval does not count for the rule (outside its hours or days: no limit from the rule), or
-when the energy so far is unknown.
+(``step_budget_w``). Negative means that much load must be shed. When the energy so far has
+already raised the value, the budget keeps the import at zero from now on (no further rise);
+when the month is already above the target step, ``step_budget_w`` is ``budget_w``. Both are
+None when the interval does not count for the rule (outside its hours or days: the rule sets
+no limit; cap it with the fuse headroom) or when the energy so far is unknown. A budget can
+be far above any fuse near the end of an interval (a few Wh left for a few seconds): it is
+the rule's limit only, to be combined with the phase headroom.
 """
 
 from __future__ import annotations
