@@ -10,10 +10,12 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.han_port import config_flow
 
 from custom_components.han_port.const import (
     CONF_AK,
@@ -54,15 +56,31 @@ NL_METER_ID = "K8EG004046395507"
 LU_METER_ID = "SAG1030700012701"
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 
-pytestmark = pytest.mark.usefixtures("no_ports")
+pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+
+
+@pytest.fixture
+def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tell the dialog again after milliseconds, not seconds."""
+    monkeypatch.setattr(config_flow, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 async def _progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
-    """Let a detection progress step finish and return the step after it."""
+    """Do what the frontend's dialog does with a progress step; return the step after it.
+
+    The dialog subscribes to progress events only once it shows the spinner, so a detection
+    that ends at once has already announced its end. Here detection always ends first, then
+    the dialog subscribes, waits for an event for its flow and fetches the flow.
+    """
     assert result["type"] is FlowResultType.SHOW_PROGRESS, result
     assert result["progress_action"] == "detect"
+    flow_id = result["flow_id"]
     await hass.async_block_till_done()
-    return await hass.config_entries.flow.async_configure(result["flow_id"])
+    events = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESSED)
+    async with asyncio.timeout(5):  # on a spinner that never ends, this fails the test
+        while not any(event.data["flow_id"] == flow_id for event in events):
+            await asyncio.sleep(0.005)
+    return await hass.config_entries.flow.async_configure(flow_id)
 
 
 async def _start(hass: HomeAssistant, port: str, profile: str = "auto", **meter: Any) -> Any:
@@ -90,15 +108,26 @@ async def test_user_flow_auto_detects_p1(hass: HomeAssistant, pty: Pty, meter_nl
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["format"] == "p1"
+    assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text), not encrypted"
+    assert placeholders["meter"] == f"Iskraemeco MT382-1000 {NL_METER_ID}"
     assert placeholders["meter_id"] == NL_METER_ID
-    assert placeholders["manufacturer"] == "ISk"
-    assert "1-0:1.8.1" in placeholders["registers"]
-    assert placeholders["keys"] == "-"
+    # Registers by name, in the sensors' units and precision; no OBIS codes.
+    registers = placeholders["registers"].splitlines()
+    assert "- Power import: 244 W" in registers
+    assert "- Energy import tariff 1: 4.426 kWh" in registers
+    assert "- Voltage L1: 230.0 V" in registers
+    assert "- Current L3: 0.86 A" in registers
+    assert "- Gas meter: 0.107 m³" in registers
+    assert registers[:3] == ["- Power import: 244 W", "- Power export: 0 W", registers[2]]
+    assert registers[-1] == "- and 10 more (disabled by default)"
+    assert "1-0:" not in placeholders["registers"]
+    assert placeholders["count"] == "30"
+    # A serial port: its settings are shown; no key notes without keys.
+    assert placeholders["notes"] == "- Serial settings: 115200 8N1\n"
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"ISk MT382-1000 {NL_METER_ID}"
+    assert result["title"] == f"Iskraemeco MT382-1000 {NL_METER_ID}"
     assert result["result"].unique_id == NL_METER_ID
     data = result["data"]
     assert data[CONF_PORT] == pty.path
@@ -187,7 +216,7 @@ async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tas
     )
     result = await _progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["settings"] == "2400 8E1"
+    assert result["description_placeholders"]["notes"] == "- Serial settings: 2400 8E1\n"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_BAUDRATE] == 2400
@@ -233,7 +262,9 @@ async def test_encrypted_meter_asks_for_keys(
     )
     result = await _progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "✓"
+    placeholders = result["description_placeholders"]
+    assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text)"
+    assert "swapped" not in placeholders["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_EK] == LU_EK.lower()
@@ -254,7 +285,7 @@ async def test_swapped_keys_are_corrected(hass: HomeAssistant, pty: Pty, stop_ta
     )
     result = await _progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "⇄"
+    assert "were entered the wrong way round" in result["description_placeholders"]["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["data"][CONF_EK] == LU_EK.lower()
     assert result["data"][CONF_AK] == LU_AK.lower()
@@ -275,11 +306,15 @@ async def test_dlms_swapped_keys_and_system_title_as_unique_id(
     )
     result = await _progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "⇄"
+    placeholders = result["description_placeholders"]
+    assert "were entered the wrong way round" in placeholders["notes"]
+    assert placeholders["format"].startswith("DLMS/COSEM push messages")
+    assert "- Power import: 1083 W" in placeholders["registers"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "4B414D4501349083"
-    assert result["title"] == "Kamstrup"
+    # No id register: maker, the profile's model and the end of the system title.
+    assert result["title"] == "Kamstrup Omnipower 9083"
     assert result["data"][CONF_EK] == DK_EK.lower()
     assert result["data"][CONF_AK] == DK_AK.lower()
     await hass.async_block_till_done()
