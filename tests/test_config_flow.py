@@ -10,13 +10,12 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.han_port import config_flow
-
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_BAUDRATE,
@@ -51,6 +50,7 @@ from .common import (
     Meter,
     Pty,
 )
+from .flow import progress, start, suggested
 
 NL_METER_ID = "K8EG004046395507"
 LU_METER_ID = "SAG1030700012701"
@@ -65,35 +65,6 @@ def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config_flow, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
-async def _progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
-    """Do what the frontend's dialog does with a progress step; return the step after it.
-
-    The dialog subscribes to progress events only once it shows the spinner, so a detection
-    that ends at once has already announced its end. Here detection always ends first, then
-    the dialog subscribes, waits for an event for its flow and fetches the flow.
-    """
-    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
-    assert result["progress_action"] == "detect"
-    flow_id = result["flow_id"]
-    await hass.async_block_till_done()
-    events = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESSED)
-    async with asyncio.timeout(5):  # on a spinner that never ends, this fails the test
-        while not any(event.data["flow_id"] == flow_id for event in events):
-            await asyncio.sleep(0.005)
-    return await hass.config_entries.flow.async_configure(flow_id)
-
-
-async def _start(hass: HomeAssistant, port: str, profile: str = "auto", **meter: Any) -> Any:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
-    assert result["step_id"] == "meter"
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PROFILE: profile, **meter}
-    )
-
-
 @pytest.fixture
 async def meter_nl(pty: Pty, stop_tasks: list) -> Meter:
     meter = Meter([P1_NL])
@@ -103,8 +74,8 @@ async def meter_nl(pty: Pty, stop_tasks: list) -> Meter:
 
 
 async def test_user_flow_auto_detects_p1(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
-    result = await _start(hass, pty.path)
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
@@ -142,13 +113,14 @@ async def test_port_list_labels_and_by_id(
 ) -> None:
     ports = [
         SimpleNamespace(
+            device="/dev/ttyS0", manufacturer=None, description="n/a", serial_number=None
+        ),
+        SimpleNamespace(
             device="/dev/ttyUSB0",
             manufacturer="FTDI",
             description="P1 cable",
             serial_number="A1",
-        ),
-        SimpleNamespace(
-            device="/dev/ttyS0", manufacturer=None, description="n/a", serial_number=None
+            vid=0x0403,
         ),
     ]
     monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
@@ -167,6 +139,8 @@ async def test_port_list_labels_and_by_id(
             },
             {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
         ]
+        # The USB adapter is listed first and suggested, never the built-in UART.
+        assert suggested(result) == {CONF_PORT: "/dev/serial/by-id/usb-FTDI_P1-if00"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_PORT: "/dev/ttyUSB0"}
         )
@@ -175,7 +149,7 @@ async def test_port_list_labels_and_by_id(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "cannot_connect"}
     assert result["description_placeholders"]["port"] == "/dev/serial/by-id/usb-FTDI_P1-if00"
@@ -184,8 +158,8 @@ async def test_port_list_labels_and_by_id(
 
 
 async def test_nothing_received_shows_activation(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "nl_dsmr")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "nl_dsmr")
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "nothing_received"}
     assert "always on" in result["description_placeholders"]["activation"]
@@ -197,8 +171,8 @@ async def test_unreadable_tries_every_setting(
     meter = Meter([bytes(range(256)) * 40])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "no_aidon")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "no_aidon")
+    result = await progress(hass, result)
     assert result["step_id"] == "meter"
     assert result["errors"] == {"base": "unreadable"}
     assert result["description_placeholders"]["tried"] == "2400 8E1, 2400 8N1"
@@ -208,13 +182,13 @@ async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tas
     meter = Meter([HDLC_NO])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(
+    result = await start(
         hass,
         pty.path,
         "no_kaifa",
         serial={CONF_BAUDRATE: "2400", CONF_PARITY: "E", CONF_BYTESIZE: "8"},
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     assert result["description_placeholders"]["notes"] == "- Serial settings: 2400 8E1\n"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
@@ -227,8 +201,8 @@ async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tas
 
 async def test_meter_form_keeps_serial_override(hass: HomeAssistant, pty: Pty) -> None:
     """After an error the meter form shows the override again, expanded."""
-    result = await _start(hass, pty.path, "no_kaifa", serial={CONF_BAUDRATE: "9600"})
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "no_kaifa", serial={CONF_BAUDRATE: "9600"})
+    result = await progress(hass, result)
     assert result["errors"] == {"base": "nothing_received"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PORT: pty.path}
@@ -246,8 +220,8 @@ async def test_encrypted_meter_asks_for_keys(
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path)
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "need_key"}
 
@@ -260,7 +234,7 @@ async def test_encrypted_meter_asks_for_keys(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
     assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text)"
@@ -277,13 +251,13 @@ async def test_swapped_keys_are_corrected(hass: HomeAssistant, pty: Pty, stop_ta
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "lu_smarty")
+    result = await start(hass, pty.path, "lu_smarty")
     assert result["step_id"] == "keys"
     assert result["description_placeholders"]["ek_name"] == "P1 decryption key"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_AK, CONF_AK: LU_EK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     assert "were entered the wrong way round" in result["description_placeholders"]["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
@@ -299,12 +273,12 @@ async def test_dlms_swapped_keys_and_system_title_as_unique_id(
     meter = Meter([DK_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "dk_kamstrup")
+    result = await start(hass, pty.path, "dk_kamstrup")
     assert result["step_id"] == "keys"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: DK_AK, CONF_AK: DK_EK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
     assert "were entered the wrong way round" in placeholders["notes"]
@@ -324,11 +298,11 @@ async def test_wrong_keys_auth_failed(hass: HomeAssistant, pty: Pty, stop_tasks:
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "lu_smarty")
+    result = await start(hass, pty.path, "lu_smarty")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "auth_failed"}
 
@@ -341,17 +315,17 @@ async def test_wrong_key_and_ascii_key_form(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     # 8N1: Linux PTYs refuse a second open with even parity (EINVAL from tcsetattr).
-    result = await _start(hass, pty.path, "at_mbus", serial={CONF_BAUDRATE: "2400"})
+    result = await start(hass, pty.path, "at_mbus", serial={CONF_BAUDRATE: "2400"})
     assert result["step_id"] == "keys"
     assert CONF_SYSTEM_TITLE not in result["data_schema"].schema
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: "9CoQ7w5LMFoLS3gJ"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "wrong_key"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_EK: AT_EK})
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     assert result["description_placeholders"]["meter_id"] == "181220000009"
 
@@ -360,8 +334,8 @@ async def test_same_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl: Meter)
     MockConfigEntry(domain=DOMAIN, unique_id=NL_METER_ID, data={CONF_PORT: "/dev/x"}).add_to_hass(
         hass
     )
-    result = await _start(hass, pty.path, "nl_dsmr")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "nl_dsmr")
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -373,14 +347,14 @@ async def test_detection_crash_is_reported_as_unreadable(hass: HomeAssistant) ->
         raise RuntimeError(msg)
 
     with patch("custom_components.han_port.config_flow.async_detect", side_effect=crash):
-        result = await _start(hass, "/dev/null", "nl_dsmr")
-        result = await _progress(hass, result)
+        result = await start(hass, "/dev/null", "nl_dsmr")
+        result = await progress(hass, result)
     assert result["step_id"] == "meter"
     assert result["errors"] == {"base": "unreadable"}
 
 
 async def test_closing_the_dialog_stops_listening(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "nl_dsmr")
+    result = await start(hass, pty.path, "nl_dsmr")
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
@@ -395,7 +369,7 @@ async def test_found_immediately_skips_the_spinner(hass: HomeAssistant) -> None:
         Outcome.FOUND, message=Message("p1", meter=MeterIdentity(meter_id="12345678"))
     )
     with patch("custom_components.han_port.config_flow.async_detect", return_value=found):
-        result = await _start(hass, "socket://127.0.0.1:1", "nl_dsmr")
+        result = await start(hass, "socket://127.0.0.1:1", "nl_dsmr")
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["title"] == "Netherlands — DSMR P1 12345678"
@@ -409,7 +383,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     meter = Meter([WMBUS_GAMA_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "pl_stoen_wmbus")
+    result = await start(hass, pty.path, "pl_stoen_wmbus")
     assert result["step_id"] == "wmbus"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "1234", CONF_EK: WMBUS_GAMA_KEY}
@@ -418,7 +392,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_EK: WMBUS_GAMA_KEY}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "pick"
     assert result["description_placeholders"]["heard"] == "30584551"
     assert result["data_schema"].schema[CONF_METER_ID].config["options"] == ["30584551"]
@@ -430,7 +404,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_METER_ID: "30584551"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -445,21 +419,21 @@ async def test_wmbus_needs_key(hass: HomeAssistant, pty: Pty, stop_tasks: list) 
     meter = Meter([WMBUS_GAMA_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await start(hass, pty.path, "wmbus_oms")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "30584551"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "wmbus"
     assert result["errors"] == {"base": "need_key"}
 
 
 async def test_wmbus_nothing_heard(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await start(hass, pty.path, "wmbus_oms")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "amb8465"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "nothing_received"}
 
@@ -491,7 +465,7 @@ async def test_usb_discovery(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == NL_METER_ID
@@ -563,13 +537,13 @@ async def test_reauth_with_loaded_entry(hass: HomeAssistant, pty: Pty, stop_task
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "auth_failed"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_EK] == LU_EK.lower()
@@ -591,7 +565,7 @@ async def test_reauth_not_loaded_entry_reloads(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["reason"] == "reauth_successful"
     reload.assert_called_once_with(entry.entry_id)
 
@@ -604,7 +578,7 @@ async def test_reauth_other_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_meter"
 
@@ -631,7 +605,7 @@ async def test_reauth_wireless_asks_one_key(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_EK: WMBUS_GAMA_KEY}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_EK] == WMBUS_GAMA_KEY.lower()
 
@@ -657,14 +631,14 @@ async def test_reconfigure_port_and_keys(hass: HomeAssistant, pty: Pty, stop_tas
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "auth_failed"}
     with patch.object(hass.config_entries, "async_schedule_reload") as reload:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty", CONF_EK: LU_EK}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_PORT] == pty.path
