@@ -92,7 +92,11 @@ async def test_builtin_uart_is_not_prefilled(
     assert result["data_schema"].schema[CONF_PORT].config["options"] == [
         {"value": "/dev/ttyS0", "label": "/dev/ttyS0"}
     ]
-    assert suggested(result) == {CONF_PORT: ""}
+    assert suggested(result) == {CONF_PORT: None}
+    port = next(key for key in result["data_schema"].schema if key == CONF_PORT)
+    assert isinstance(port, vol.Optional)  # a required dropdown is pre-filled by the frontend
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {CONF_PORT: "no_port"}
 
 
 async def test_network_meter_shows_no_serial_settings(

@@ -180,6 +180,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         return self._failure[1]
 
     async def _async_port_selector(self) -> tuple[SelectSelector, str | None]:
+        """The port dropdown, and the port to suggest (the current one, or a USB adapter)."""
         options, suggested = await self.hass.async_add_executor_job(list_ports)
         current = self._data.get(CONF_PORT)
         if current and all(option["value"] != current for option in options):
@@ -189,8 +190,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
                 options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN
             )
         )
-        # An empty suggestion keeps the frontend from pre-filling the first port.
-        return selector, current or suggested or ""
+        return selector, current or suggested
 
     async def _async_set_port(self, port: str) -> None:
         port = port.strip()
@@ -213,7 +213,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Where the meter is: a serial port or a URL."""
         if user_input is not None:
-            if not str(user_input[CONF_PORT]).strip():
+            if not str(user_input.get(CONF_PORT) or "").strip():
                 return await self._async_show_user({CONF_PORT: "no_port"})
             await self._async_set_port(user_input[CONF_PORT])
             return await self.async_step_meter()
@@ -221,7 +221,9 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_show_user(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
         selector, suggested = await self._async_port_selector()
-        schema = vol.Schema({vol.Required(CONF_PORT): selector})
+        # Optional, so that the frontend does not fill in the first port by itself (a
+        # built-in UART); an empty answer is refused with "no_port".
+        schema = vol.Schema({vol.Optional(CONF_PORT): selector})
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(schema, {CONF_PORT: suggested}),
