@@ -11,7 +11,6 @@ A failing test leaves a screenshot of the page in ``FAILURES`` (build/e2e-failur
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 import os
 from pathlib import Path
@@ -21,9 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
 import urllib.request
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURES = ROOT / "build" / "e2e-failures"
