@@ -6,7 +6,8 @@ on a free port (never 8123), with a fresh configuration made by scripts/dev_conf
 dev / dev, onboarding done, no entry: the test adds meters through the UI). Simulated meters
 (han/simulator.py) serve frames over TCP on free loopback ports.
 
-A failing test leaves a screenshot of the page in ``FAILURES`` (build/e2e-failures/).
+A failing test leaves a screenshot of the page in ``FAILURES`` (build/e2e-failures/), and
+the logs of Home Assistant and the simulators beside it.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _simulator(profile: str, port: int, log: Path) -> tuple[subprocess.Popen[byt
 
 
 @pytest.fixture(scope="session")
-def home_assistant() -> Iterator[HomeAssistant]:
+def home_assistant(request: pytest.FixtureRequest) -> Iterator[HomeAssistant]:
     """Home Assistant from this tree, two simulated meters (plain P1, encrypted Kamstrup)."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -164,6 +165,11 @@ def home_assistant() -> Iterator[HomeAssistant]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if request.session.testsfailed:
+            # Home Assistant's and the simulators' logs go with the failure screenshots.
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            for log_file in work.glob("*.log"):
+                shutil.copy(log_file, FAILURES / log_file.name)
         if os.environ.get("HAN_E2E_KEEP"):
             sys.stderr.write(f"e2e: kept {work}\n")
         else:
