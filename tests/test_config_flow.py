@@ -15,7 +15,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import config_flow
+from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_BAUDRATE,
@@ -62,7 +62,7 @@ pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
 @pytest.fixture
 def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(config_flow, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
+    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture
@@ -346,7 +346,7 @@ async def test_detection_crash_is_reported_as_unreadable(hass: HomeAssistant) ->
         msg = "bug"
         raise RuntimeError(msg)
 
-    with patch("custom_components.han_port.config_flow.async_detect", side_effect=crash):
+    with patch("custom_components.han_port.flow_detect.async_detect", side_effect=crash):
         result = await start(hass, "/dev/null", "nl_dsmr")
         result = await progress(hass, result)
     assert result["step_id"] == "meter"
@@ -368,7 +368,7 @@ async def test_found_immediately_skips_the_spinner(hass: HomeAssistant) -> None:
     found = Detection(
         Outcome.FOUND, message=Message("p1", meter=MeterIdentity(meter_id="12345678"))
     )
-    with patch("custom_components.han_port.config_flow.async_detect", return_value=found):
+    with patch("custom_components.han_port.flow_detect.async_detect", return_value=found):
         result = await start(hass, "socket://127.0.0.1:1", "nl_dsmr")
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})

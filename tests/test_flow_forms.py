@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 import voluptuous as vol
 
-from custom_components.han_port import config_flow
+from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE, DOMAIN
 
 from .common import LU_AK, LU_EK, LU_FRAME, Meter, Pty, TcpMeter
@@ -28,7 +28,7 @@ STRINGS = json.loads(
 
 @pytest.fixture
 def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config_flow, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
+    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 async def test_keys_are_kept_after_a_key_error(

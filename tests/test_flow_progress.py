@@ -18,7 +18,7 @@ from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, Flow
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.han_port import config_flow
+from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_PROFILE, CONF_RECEIVER
 from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.han.model import Message, MeterIdentity
@@ -27,7 +27,7 @@ from .flow import progress, start
 
 pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
 
-DETECT = "custom_components.han_port.config_flow.async_detect"
+DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY_A = "000102030405060708090A0B0C0D0E0F"
 KEY_B = "F0E0D0C0B0A090807060504030201000"
 PORT = "socket://127.0.0.1:1"
@@ -36,7 +36,7 @@ PORT = "socket://127.0.0.1:1"
 @pytest.fixture
 def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(config_flow, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
+    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 def answer(detection: Detection, delay: float) -> Any:
@@ -155,7 +155,7 @@ async def test_telling_gives_up_when_nobody_fetches(hass: HomeAssistant) -> None
         await asyncio.sleep(0.15)
     flow_events = [e for e in events if e.data["flow_id"] == result["flow_id"]]
     # Home Assistant's own event (the one a late dialog misses), then one per delay.
-    assert len(flow_events) == 1 + len(config_flow.RENOTIFY_DELAYS)
+    assert len(flow_events) == 1 + len(flow_detect.RENOTIFY_DELAYS)
 
 
 async def test_closing_the_dialog_stops_telling(hass: HomeAssistant) -> None:
