@@ -15,6 +15,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_BAUDRATE,
@@ -51,31 +52,19 @@ from .common import (
     vector,
     wire,
 )
+from .flow import progress, start, suggested
 
 NL_METER_ID = "K8EG004046395507"
 LU_METER_ID = "SAG1030700012701"
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 
-pytestmark = pytest.mark.usefixtures("no_ports")
+pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
 
 
-async def _progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
-    """Let a detection progress step finish and return the step after it."""
-    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
-    assert result["progress_action"] == "detect"
-    await hass.async_block_till_done()
-    return await hass.config_entries.flow.async_configure(result["flow_id"])
-
-
-async def _start(hass: HomeAssistant, port: str, profile: str = "auto", **meter: Any) -> Any:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
-    assert result["step_id"] == "meter"
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PROFILE: profile, **meter}
-    )
+@pytest.fixture
+def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tell the dialog again after milliseconds, not seconds."""
+    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture
@@ -87,20 +76,31 @@ async def meter_nl(pty: Pty, stop_tasks: list) -> Meter:
 
 
 async def test_user_flow_auto_detects_p1(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> None:
-    result = await _start(hass, pty.path)
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["format"] == "p1"
+    assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text), not encrypted"
+    assert placeholders["meter"] == f"Iskraemeco MT382-1000 {NL_METER_ID}"
     assert placeholders["meter_id"] == NL_METER_ID
-    assert placeholders["manufacturer"] == "ISk"
-    assert "1-0:1.8.1" in placeholders["registers"]
-    assert placeholders["keys"] == "-"
+    # Registers by name, in the sensors' units and precision; no OBIS codes.
+    registers = placeholders["registers"].splitlines()
+    assert "- Power import: 244 W" in registers
+    assert "- Energy import tariff 1: 4.426 kWh" in registers
+    assert "- Voltage L1: 230.0 V" in registers
+    assert "- Current L3: 0.86 A" in registers
+    assert "- Gas meter: 0.107 m³" in registers
+    assert registers[:3] == ["- Power import: 244 W", "- Power export: 0 W", registers[2]]
+    assert registers[-1] == "- and 10 more (disabled by default)"
+    assert "1-0:" not in placeholders["registers"]
+    assert placeholders["count"] == "30"
+    # A serial port: its settings are shown; no key notes without keys.
+    assert placeholders["notes"] == "- Serial settings: 115200 8N1\n"
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"ISk MT382-1000 {NL_METER_ID}"
+    assert result["title"] == f"Iskraemeco MT382-1000 {NL_METER_ID}"
     assert result["result"].unique_id == NL_METER_ID
     data = result["data"]
     assert data[CONF_PORT] == pty.path
@@ -115,13 +115,14 @@ async def test_port_list_labels_and_by_id(
 ) -> None:
     ports = [
         SimpleNamespace(
+            device="/dev/ttyS0", manufacturer=None, description="n/a", serial_number=None
+        ),
+        SimpleNamespace(
             device="/dev/ttyUSB0",
             manufacturer="FTDI",
             description="P1 cable",
             serial_number="A1",
-        ),
-        SimpleNamespace(
-            device="/dev/ttyS0", manufacturer=None, description="n/a", serial_number=None
+            vid=0x0403,
         ),
     ]
     monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
@@ -140,6 +141,8 @@ async def test_port_list_labels_and_by_id(
             },
             {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
         ]
+        # The USB adapter is listed first and suggested, never the built-in UART.
+        assert suggested(result) == {CONF_PORT: "/dev/serial/by-id/usb-FTDI_P1-if00"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_PORT: "/dev/ttyUSB0"}
         )
@@ -148,7 +151,7 @@ async def test_port_list_labels_and_by_id(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "cannot_connect"}
     assert result["description_placeholders"]["port"] == "/dev/serial/by-id/usb-FTDI_P1-if00"
@@ -157,8 +160,8 @@ async def test_port_list_labels_and_by_id(
 
 
 async def test_nothing_received_shows_activation(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "nl_dsmr")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "nl_dsmr")
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "nothing_received"}
     assert "always on" in result["description_placeholders"]["activation"]
@@ -170,8 +173,8 @@ async def test_unreadable_tries_every_setting(
     meter = Meter([bytes(range(256)) * 40])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "no_aidon")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "no_aidon")
+    result = await progress(hass, result)
     assert result["step_id"] == "meter"
     assert result["errors"] == {"base": "unreadable"}
     assert result["description_placeholders"]["tried"] == "2400 8E1, 2400 8N1"
@@ -181,15 +184,15 @@ async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tas
     meter = Meter([HDLC_NO])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(
+    result = await start(
         hass,
         pty.path,
         "no_kaifa",
         serial={CONF_BAUDRATE: "2400", CONF_PARITY: "E", CONF_BYTESIZE: "8"},
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["settings"] == "2400 8E1"
+    assert result["description_placeholders"]["notes"] == "- Serial settings: 2400 8E1\n"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_BAUDRATE] == 2400
@@ -200,8 +203,8 @@ async def test_serial_override_is_stored(hass: HomeAssistant, pty: Pty, stop_tas
 
 async def test_meter_form_keeps_serial_override(hass: HomeAssistant, pty: Pty) -> None:
     """After an error the meter form shows the override again, expanded."""
-    result = await _start(hass, pty.path, "no_kaifa", serial={CONF_BAUDRATE: "9600"})
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "no_kaifa", serial={CONF_BAUDRATE: "9600"})
+    result = await progress(hass, result)
     assert result["errors"] == {"base": "nothing_received"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PORT: pty.path}
@@ -219,8 +222,8 @@ async def test_encrypted_meter_asks_for_keys(
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path)
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "need_key"}
 
@@ -233,9 +236,11 @@ async def test_encrypted_meter_asks_for_keys(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "✓"
+    placeholders = result["description_placeholders"]
+    assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text)"
+    assert "swapped" not in placeholders["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_EK] == LU_EK.lower()
@@ -248,15 +253,15 @@ async def test_swapped_keys_are_corrected(hass: HomeAssistant, pty: Pty, stop_ta
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "lu_smarty")
+    result = await start(hass, pty.path, "lu_smarty")
     assert result["step_id"] == "keys"
     assert result["description_placeholders"]["ek_name"] == "P1 decryption key"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_AK, CONF_AK: LU_EK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "⇄"
+    assert "were entered the wrong way round" in result["description_placeholders"]["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["data"][CONF_EK] == LU_EK.lower()
     assert result["data"][CONF_AK] == LU_AK.lower()
@@ -270,18 +275,22 @@ async def test_dlms_swapped_keys_and_system_title_as_unique_id(
     meter = Meter([DK_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "dk_kamstrup")
+    result = await start(hass, pty.path, "dk_kamstrup")
     assert result["step_id"] == "keys"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: DK_AK, CONF_AK: DK_EK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "⇄"
+    placeholders = result["description_placeholders"]
+    assert "were entered the wrong way round" in placeholders["notes"]
+    assert placeholders["format"].startswith("DLMS/COSEM push messages")
+    assert "- Power import: 1083 W" in placeholders["registers"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "4B414D4501349083"
-    assert result["title"] == "Kamstrup"
+    # No id register: maker, the profile's model and the end of the system title.
+    assert result["title"] == "Kamstrup Omnipower 9083"
     assert result["data"][CONF_EK] == DK_EK.lower()
     assert result["data"][CONF_AK] == DK_AK.lower()
     await hass.async_block_till_done()
@@ -355,11 +364,11 @@ async def test_wrong_keys_auth_failed(hass: HomeAssistant, pty: Pty, stop_tasks:
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "lu_smarty")
+    result = await start(hass, pty.path, "lu_smarty")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "auth_failed"}
 
@@ -372,17 +381,17 @@ async def test_wrong_key_and_ascii_key_form(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     # 8N1: Linux PTYs refuse a second open with even parity (EINVAL from tcsetattr).
-    result = await _start(hass, pty.path, "at_mbus", serial={CONF_BAUDRATE: "2400"})
+    result = await start(hass, pty.path, "at_mbus", serial={CONF_BAUDRATE: "2400"})
     assert result["step_id"] == "keys"
     assert CONF_SYSTEM_TITLE not in result["data_schema"].schema
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: "9CoQ7w5LMFoLS3gJ"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "wrong_key"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_EK: AT_EK})
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     assert result["description_placeholders"]["meter_id"] == "181220000009"
 
@@ -391,8 +400,8 @@ async def test_same_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl: Meter)
     MockConfigEntry(domain=DOMAIN, unique_id=NL_METER_ID, data={CONF_PORT: "/dev/x"}).add_to_hass(
         hass
     )
-    result = await _start(hass, pty.path, "nl_dsmr")
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path, "nl_dsmr")
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -403,15 +412,15 @@ async def test_detection_crash_is_reported_as_unreadable(hass: HomeAssistant) ->
         msg = "bug"
         raise RuntimeError(msg)
 
-    with patch("custom_components.han_port.config_flow.async_detect", side_effect=crash):
-        result = await _start(hass, "/dev/null", "nl_dsmr")
-        result = await _progress(hass, result)
+    with patch("custom_components.han_port.flow_detect.async_detect", side_effect=crash):
+        result = await start(hass, "/dev/null", "nl_dsmr")
+        result = await progress(hass, result)
     assert result["step_id"] == "meter"
     assert result["errors"] == {"base": "unreadable"}
 
 
 async def test_closing_the_dialog_stops_listening(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "nl_dsmr")
+    result = await start(hass, pty.path, "nl_dsmr")
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
@@ -425,8 +434,8 @@ async def test_found_immediately_skips_the_spinner(hass: HomeAssistant) -> None:
     found = Detection(
         Outcome.FOUND, message=Message("p1", meter=MeterIdentity(meter_id="12345678"))
     )
-    with patch("custom_components.han_port.config_flow.async_detect", return_value=found):
-        result = await _start(hass, "socket://127.0.0.1:1", "nl_dsmr")
+    with patch("custom_components.han_port.flow_detect.async_detect", return_value=found):
+        result = await start(hass, "socket://127.0.0.1:1", "nl_dsmr")
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["title"] == "Netherlands — DSMR P1 12345678"
@@ -440,7 +449,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     meter = Meter([WMBUS_GAMA_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "pl_stoen_wmbus")
+    result = await start(hass, pty.path, "pl_stoen_wmbus")
     assert result["step_id"] == "wmbus"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "1234", CONF_EK: WMBUS_GAMA_KEY}
@@ -449,7 +458,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_EK: WMBUS_GAMA_KEY}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "pick"
     assert result["description_placeholders"]["heard"] == "30584551"
     assert result["data_schema"].schema[CONF_METER_ID].config["options"] == ["30584551"]
@@ -461,7 +470,7 @@ async def test_wmbus_pick_meter(hass: HomeAssistant, pty: Pty, stop_tasks: list)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_METER_ID: "30584551"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -476,21 +485,21 @@ async def test_wmbus_needs_key(hass: HomeAssistant, pty: Pty, stop_tasks: list) 
     meter = Meter([WMBUS_GAMA_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await start(hass, pty.path, "wmbus_oms")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "raw", CONF_METER_ID: "30584551"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "wmbus"
     assert result["errors"] == {"base": "need_key"}
 
 
 async def test_wmbus_nothing_heard(hass: HomeAssistant, pty: Pty) -> None:
-    result = await _start(hass, pty.path, "wmbus_oms")
+    result = await start(hass, pty.path, "wmbus_oms")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_RECEIVER: "amb8465"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "nothing_received"}
 
@@ -522,7 +531,7 @@ async def test_usb_discovery(hass: HomeAssistant, pty: Pty, meter_nl: Meter) -> 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PROFILE: "nl_dsmr"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == NL_METER_ID
@@ -594,13 +603,13 @@ async def test_reauth_with_loaded_entry(hass: HomeAssistant, pty: Pty, stop_task
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: OTHER_KEY, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "auth_failed"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_EK] == LU_EK.lower()
@@ -622,7 +631,7 @@ async def test_reauth_not_loaded_entry_reloads(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["reason"] == "reauth_successful"
     reload.assert_called_once_with(entry.entry_id)
 
@@ -635,7 +644,7 @@ async def test_reauth_other_meter_aborts(hass: HomeAssistant, pty: Pty, meter_nl
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: LU_EK, CONF_AK: LU_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_meter"
 
@@ -662,7 +671,7 @@ async def test_reauth_wireless_asks_one_key(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_EK: WMBUS_GAMA_KEY}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_EK] == WMBUS_GAMA_KEY.lower()
 
@@ -688,14 +697,14 @@ async def test_reconfigure_port_and_keys(hass: HomeAssistant, pty: Pty, stop_tas
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty"}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "auth_failed"}
     with patch.object(hass.config_entries, "async_schedule_reload") as reload:
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "lu_smarty", CONF_EK: LU_EK}
         )
-        result = await _progress(hass, result)
+        result = await progress(hass, result)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_PORT] == pty.path

@@ -148,9 +148,10 @@ async def test_detect_port_fails_while_reading(monkeypatch: pytest.MonkeyPatch) 
 
 
 async def test_detect_end_of_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The far end accepts, then closes without a byte: it refused (not "nothing received")."""
     fake_port(monkeypatch, [[b""]])
     config = MeterConfig.from_data({"port": "socket://h:1", "profile": "nl_dsmr"})
-    assert (await async_detect(config)).outcome is Outcome.NOTHING
+    assert (await async_detect(config)).outcome is Outcome.CANNOT_CONNECT
 
 
 async def test_detect_wireless_ignores_other_meters(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -99,7 +99,11 @@ async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list
     # The meter's device, and the gas meter behind it.
     devices = dr.async_get(hass)
     main = devices.async_get_device(identifiers={(DOMAIN, NL_ID)})
-    assert (main.manufacturer, main.model, main.serial_number) == ("ISk", "MT382-1000", NL_ID)
+    assert (main.manufacturer, main.model, main.serial_number) == (
+        "Iskraemeco",
+        "MT382-1000",
+        NL_ID,
+    )
     gas_device = devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")})
     assert gas_device.via_device_id == main.id
     assert gas_device.serial_number == "2222ABCD123456789"
@@ -107,7 +111,7 @@ async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list
     assert gas.state == "0.107"
     assert gas.attributes["device_class"] == "gas"
     assert gas.attributes["unit_of_measurement"] == "m³"
-    assert gas.name == "Gas meter 1 Gas"
+    assert gas.name == "Gas meter Gas"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

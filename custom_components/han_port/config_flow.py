@@ -2,8 +2,9 @@
 
 user (port) -> meter (profile, serial override) -> keys / wmbus (when needed) -> detect
 (progress) -> confirm. Detection failures lead back to the form where the fix is, with an
-error that says exactly what is wrong. USB discovery starts at usb -> usb_confirm -> meter.
-Reauth asks for the keys again; reconfigure changes port, profile and keys.
+error that says exactly what is wrong, and the form keeps what the user typed. USB discovery
+starts at usb -> usb_confirm -> meter. Reauth asks for the keys again; reconfigure changes
+port, profile and keys.
 """
 
 from __future__ import annotations
@@ -17,154 +18,58 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.const import CONF_PORT
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import section
+from homeassistant.data_entry_flow import (
+    section,
+)
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
-import serialx
 import voluptuous as vol
 
-from .connection import (
-    InvalidKeyError,
-    MeterConfig,
-    is_network_port,
-    parse_key,
-    parse_meter_id,
-    parse_system_title,
-)
+from .connection import is_network_port
 from .const import (
     CONF_AK,
     CONF_BAUDRATE,
     CONF_BYTESIZE,
     CONF_EK,
     CONF_FORMAT,
-    CONF_FUSE,
     CONF_METER_ID,
-    CONF_MIN_INTERVAL,
     CONF_PARITY,
     CONF_PROFILE,
     CONF_RECEIVER,
-    CONF_SCALE,
     CONF_SERIAL,
     CONF_SYSTEM_TITLE,
-    DEFAULT_FUSE,
-    DEFAULT_MIN_INTERVAL,
     DEFAULT_PROFILE,
     DEFAULT_RECEIVER,
-    DEFAULT_SCALE,
     DOMAIN,
-    LOGGER,
-    RECEIVERS,
 )
-from .detect import Detection, Outcome, async_detect, listen_window
-from .han.profiles import PROFILES, KeyNeed, Profile, get_profile
+from .detect import Detection, Outcome
+from .flow_detect import DetectingFlow
+from .flow_forms import (
+    KEY_FIELDS,
+    HanPortOptionsFlow,
+    list_ports,
+    parse_keys,
+    profile_selector,
+    receiver_selector,
+    serial_selectors,
+    text,
+)
+from .flow_summary import async_confirm_placeholders
+from .han.profiles import KeyNeed
+from .naming import meter_title
 
 if TYPE_CHECKING:
-    import asyncio
-
     from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
     from .coordinator import HanPortConfigEntry
-
-BAUDRATES = ["300", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
-PARITIES = ["N", "E", "O"]
-BYTESIZES = ["7", "8"]
-_KEY_FIELDS = (CONF_EK, CONF_AK, CONF_SYSTEM_TITLE)
-_SHOWN_REGISTERS = 12
-
-
-def _comports() -> list[Any]:
-    """The machine's serial ports: pyserial's list, or serialx's where pyserial is gone."""
-    try:
-        from serial.tools import list_ports  # type: ignore[import-untyped]  # noqa: PLC0415
-    except ImportError:
-        return list(serialx.list_serial_ports())
-    return list(list_ports.comports())
-
-
-def _list_ports() -> list[SelectOptionDict]:
-    """Serial ports on this machine, labelled with maker and description (executor)."""
-    options: list[SelectOptionDict] = []
-    for port in _comports():
-        path = usb.get_serial_by_id(port.device)
-        details = ", ".join(
-            part for part in (port.manufacturer, port.description, port.serial_number) if part
-        )
-        label = f"{port.device} - {details}" if details and details != "n/a" else port.device
-        options.append(SelectOptionDict(value=path, label=label))
-    return options
-
-
-def _text(*, password: bool = False) -> TextSelector:
-    return TextSelector(
-        TextSelectorConfig(type=TextSelectorType.PASSWORD if password else TextSelectorType.TEXT)
-    )
-
-
-def _profile_selector(*, wireless: bool | None = None) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[
-                SelectOptionDict(value=profile.id, label=profile.name)
-                for profile in PROFILES
-                if wireless is None or profile.wireless == wireless
-            ],
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
-def _receiver_selector() -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=list(RECEIVERS), mode=SelectSelectorMode.DROPDOWN, translation_key="receiver"
-        )
-    )
-
-
-def _parse_keys(user_input: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
-    """Check the form of every key field before any I/O; store good ones as hex in ``data``.
-
-    Empty fields are left as they are in ``data``. Returns field -> error key.
-    """
-    errors: dict[str, str] = {}
-    parsers = {
-        CONF_EK: (parse_key, "invalid_key"),
-        CONF_AK: (parse_key, "invalid_key"),
-        CONF_SYSTEM_TITLE: (parse_system_title, "invalid_system_title"),
-    }
-    for field, (parse, error) in parsers.items():
-        text = str(user_input.get(field) or "").strip()
-        if not text:
-            continue
-        try:
-            data[field] = parse(text).hex()
-        except InvalidKeyError:
-            errors[field] = error
-    meter_id = str(user_input.get(CONF_METER_ID) or "").strip()
-    if meter_id:
-        try:
-            data[CONF_METER_ID] = parse_meter_id(meter_id)
-        except InvalidKeyError:
-            errors[CONF_METER_ID] = "invalid_meter_id"
-    if CONF_RECEIVER in user_input:
-        data[CONF_RECEIVER] = user_input[CONF_RECEIVER]
-    return errors
 
 
 @dataclass(slots=True)
@@ -175,7 +80,7 @@ class _Found:
     title: str
 
 
-class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
+class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
     """Set up a meter: where it is, what it speaks, its keys, and proof that it works."""
 
     VERSION = 1
@@ -183,12 +88,10 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         """Start with nothing known."""
-        self._data: dict[str, Any] = {}
+        super().__init__()
         self._need_key = False
-        self._detect_task: asyncio.Task[Detection] | None = None
-        self._detection: Detection | None = None
+        self._keys_typed = False
         self._found: _Found | None = None
-        self._entry: HanPortConfigEntry | None = None
 
     @staticmethod
     @callback
@@ -198,43 +101,28 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # ------------------------------------------------------------------ helpers
 
-    @property
-    def _profile(self) -> Profile:
-        return get_profile(self._data.get(CONF_PROFILE, DEFAULT_PROFILE))
+    def _errors(self, step_id: str, errors: dict[str, str] | None) -> dict[str, str] | None:
+        """``errors``, or the detection failure this form was last shown with.
 
-    def _placeholders(self) -> dict[str, str]:
-        """Every placeholder any of this flow's texts uses."""
-        profile = self._profile
-        detection = self._detection
-        config = MeterConfig.from_data(self._data) if CONF_PORT in self._data else None
-        window = listen_window(profile.interval)
-        tries = len(config.candidate_settings()) if config else 1
-        return {
-            "port": self._data.get(CONF_PORT, ""),
-            "profile": profile.name,
-            "activation": profile.activation,
-            "ek_name": profile.key_names.get("ek", "EK"),
-            "ak_name": profile.key_names.get("ak", "AK"),
-            "seconds": str(round(window * tries)),
-            "tried": ", ".join(detection.tried) if detection else "",
-            "heard": ", ".join(detection.heard) if detection else "",
-        }
+        The dialog may fetch a form again (a progress event it received late, a reopened
+        flow); it then shows the same error instead of a blank form.
+        """
+        if errors or self._failure is None or self._failure[0] != step_id:
+            return errors
+        return self._failure[1]
 
-    async def _async_port_options(self) -> list[SelectOptionDict]:
-        options = await self.hass.async_add_executor_job(_list_ports)
+    async def _async_port_selector(self) -> tuple[SelectSelector, str | None]:
+        """The port dropdown, and the port to suggest (the current one, or a USB adapter)."""
+        options, suggested = await self.hass.async_add_executor_job(list_ports)
         current = self._data.get(CONF_PORT)
         if current and all(option["value"] != current for option in options):
             options.insert(0, SelectOptionDict(value=current, label=current))
-        return options
-
-    async def _async_port_selector(self) -> SelectSelector:
-        return SelectSelector(
+        selector = SelectSelector(
             SelectSelectorConfig(
-                options=await self._async_port_options(),
-                custom_value=True,
-                mode=SelectSelectorMode.DROPDOWN,
+                options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN
             )
         )
+        return selector, current or suggested
 
     async def _async_set_port(self, port: str) -> None:
         port = port.strip()
@@ -246,21 +134,32 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         profile = self._profile
         return profile.wireless or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
 
+    def _typed_keys(self) -> dict[str, Any]:
+        """The keys typed in this flow, to show again after a key error (hex)."""
+        if not self._keys_typed:
+            return {}
+        return {field: self._data[field] for field in KEY_FIELDS if self._data.get(field)}
+
     # ------------------------------------------------------------------ user steps
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Where the meter is: a serial port or a URL."""
         if user_input is not None:
+            if not str(user_input.get(CONF_PORT) or "").strip():
+                return await self._async_show_user({CONF_PORT: "no_port"})
             await self._async_set_port(user_input[CONF_PORT])
             return await self.async_step_meter()
         return await self._async_show_user()
 
     async def _async_show_user(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
-        schema = vol.Schema({vol.Required(CONF_PORT): await self._async_port_selector()})
+        selector, suggested = await self._async_port_selector()
+        # Optional, so that the frontend does not fill in the first port by itself (a
+        # built-in UART); an empty answer is refused with "no_port".
+        schema = vol.Schema({vol.Optional(CONF_PORT): selector})
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(schema, self._data),
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(schema, {CONF_PORT: suggested}),
+            errors=self._errors("user", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -310,41 +209,20 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE)
             if field in self._data
         }
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_PROFILE, default=self._data.get(CONF_PROFILE, DEFAULT_PROFILE)
-                ): _profile_selector(),
-                vol.Optional(CONF_SERIAL): section(
-                    vol.Schema(
-                        {
-                            vol.Optional(CONF_BAUDRATE): SelectSelector(
-                                SelectSelectorConfig(
-                                    options=BAUDRATES, mode=SelectSelectorMode.DROPDOWN
-                                )
-                            ),
-                            vol.Optional(CONF_PARITY): SelectSelector(
-                                SelectSelectorConfig(
-                                    options=PARITIES,
-                                    mode=SelectSelectorMode.DROPDOWN,
-                                    translation_key="parity",
-                                )
-                            ),
-                            vol.Optional(CONF_BYTESIZE): SelectSelector(
-                                SelectSelectorConfig(
-                                    options=BYTESIZES, mode=SelectSelectorMode.DROPDOWN
-                                )
-                            ),
-                        }
-                    ),
-                    {"collapsed": not serial},
-                ),
-            }
-        )
+        fields: dict[Any, Any] = {vol.Required(CONF_PROFILE): profile_selector()}
+        if not is_network_port(str(self._data.get(CONF_PORT, ""))):
+            # Line settings mean nothing on a TCP URL: the far end sets them.
+            fields[vol.Optional(CONF_SERIAL)] = section(
+                vol.Schema(serial_selectors()), {"collapsed": not serial}
+            )
+        suggested = {
+            CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
+            CONF_SERIAL: serial,
+        }
         return self.async_show_form(
             step_id="meter",
-            data_schema=self.add_suggested_values_to_schema(schema, {CONF_SERIAL: serial}),
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
+            errors=self._errors("meter", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -354,31 +232,37 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_wmbus(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
-            for field in _KEY_FIELDS:
+            for field in KEY_FIELDS:
                 self._data.pop(field, None)
-            errors = _parse_keys(user_input, self._data)
+            errors = parse_keys(user_input, self._data)
+            self._keys_typed = True
             if not errors:
                 return await self.async_step_detect()
-        return self._show_keys(errors)
+        return self._show_keys(errors, user_input)
 
     def _key_schema(self, *, ek_required: bool) -> vol.Schema:
+        """EK (required when it must be), AK (always optional: one-key operators), title."""
         profile = self._profile
-        ak_required = profile.keys is KeyNeed.EK_AK
         fields: dict[Any, Any] = {
-            (vol.Required(CONF_EK) if ek_required else vol.Optional(CONF_EK)): _text(password=True),
-            (vol.Required(CONF_AK) if ak_required else vol.Optional(CONF_AK)): _text(password=True),
+            (vol.Required(CONF_EK) if ek_required else vol.Optional(CONF_EK)): text(password=True),
+            vol.Optional(CONF_AK): text(password=True),
         }
         if profile.country in (None, "PL"):
-            fields[vol.Optional(CONF_SYSTEM_TITLE)] = _text()
+            fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
         return vol.Schema(fields)
 
-    def _show_keys(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
+    def _show_keys(
+        self, errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         profile = self._profile
         ek_required = self._need_key or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+        schema = self._key_schema(ek_required=ek_required)
         return self.async_show_form(
             step_id="keys",
-            data_schema=self._key_schema(ek_required=ek_required),
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, typed if typed is not None else self._typed_keys()
+            ),
+            errors=self._errors("keys", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -388,7 +272,8 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             for field in (CONF_EK, CONF_METER_ID):
                 self._data.pop(field, None)
-            errors = _parse_keys(user_input, self._data)
+            errors = parse_keys(user_input, self._data)
+            self._keys_typed = True
             if not errors:
                 return await self.async_step_detect()
         return self._show_wmbus(errors)
@@ -396,20 +281,22 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
     def _show_wmbus(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_RECEIVER, default=self._data.get(CONF_RECEIVER, DEFAULT_RECEIVER)
-                ): _receiver_selector(),
-                vol.Optional(CONF_METER_ID): _text(),
-                (vol.Required(CONF_EK) if self._need_key else vol.Optional(CONF_EK)): _text(
+                vol.Required(CONF_RECEIVER): receiver_selector(),
+                vol.Optional(CONF_METER_ID): text(),
+                (vol.Required(CONF_EK) if self._need_key else vol.Optional(CONF_EK)): text(
                     password=True
                 ),
             }
         )
-        suggested = {CONF_METER_ID: self._data.get(CONF_METER_ID)}
+        suggested = {
+            CONF_RECEIVER: self._data.get(CONF_RECEIVER, DEFAULT_RECEIVER),
+            CONF_METER_ID: self._data.get(CONF_METER_ID),
+            **{k: v for k, v in self._typed_keys().items() if k == CONF_EK},
+        }
         return self.async_show_form(
             step_id="wmbus",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
+            errors=self._errors("wmbus", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -417,7 +304,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         """Wireless M-Bus: which of the meters heard is yours."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _parse_keys(user_input, self._data)
+            errors = parse_keys(user_input, self._data)
             if not errors:
                 return await self.async_step_detect()
         heard = self._detection.heard if self._detection else []
@@ -437,43 +324,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=self._placeholders(),
         )
 
-    # ------------------------------------------------------------------ detection
-
-    async def async_step_detect(
-        self,
-        user_input: dict[str, Any] | None = None,  # noqa: ARG002 - a progress step
-    ) -> ConfigFlowResult:
-        """Listen to the port (bounded time) with a progress spinner."""
-        if self._detect_task is None:
-            self._detect_task = self.hass.async_create_task(self._async_detect())
-        if not self._detect_task.done():
-            return self.async_show_progress(
-                step_id="detect",
-                progress_action="detect",
-                progress_task=self._detect_task,
-                description_placeholders=self._placeholders(),
-            )
-        task, self._detect_task = self._detect_task, None
-        try:
-            self._detection = task.result()
-        except Exception:  # noqa: BLE001 - a decoder bug must not leave the flow hanging
-            LOGGER.exception("Detection on %s failed", self._data.get(CONF_PORT))
-            self._detection = Detection(Outcome.UNREADABLE)
-        return self.async_show_progress_done(next_step_id="result")
-
-    async def _async_detect(self) -> Detection:
-        config = MeterConfig.from_data(self._data)
-        entry = self._entry
-        if entry is not None and entry.state is ConfigEntryState.LOADED:
-            async with entry.runtime_data.async_port_released():
-                return await async_detect(config)
-        return await async_detect(config)
-
-    @callback
-    def async_remove(self) -> None:
-        """Stop listening when the user closes the dialog."""
-        if self._detect_task is not None and not self._detect_task.done():
-            self._detect_task.cancel()
+    # ------------------------------------------------------------------ detection results
 
     async def async_step_result(
         self,
@@ -501,7 +352,8 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         message = detection.message
         assert message is not None
         settings = detection.settings
-        if settings is not None and not is_network_port(self._data[CONF_PORT]):
+        port = self._data[CONF_PORT]
+        if settings is not None and not is_network_port(port):
             self._data[CONF_BAUDRATE] = settings.baudrate
             self._data[CONF_PARITY] = settings.parity.value
             self._data[CONF_BYTESIZE] = settings.bytesize
@@ -509,16 +361,12 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         if "keys_swapped" in message.notes and CONF_AK in self._data:
             self._data[CONF_EK], self._data[CONF_AK] = self._data[CONF_AK], self._data[CONF_EK]
         meter = message.meter
-        unique_id = (
-            self._data.get(CONF_METER_ID)
-            or meter.meter_id
-            or meter.system_title
-            or self._data[CONF_PORT]
-        )
-        name = " ".join(part for part in (meter.manufacturer, meter.model) if part)
-        name = name or self._profile.name
+        meter_id = self._data.get(CONF_METER_ID) or meter.meter_id
+        unique_id = meter_id or meter.system_title or port
         # The system title stays out of the title (diagnostics redact it, the title is shown).
-        title = name if unique_id == meter.system_title else f"{name} {unique_id}"
+        title = meter_title(
+            meter, self._profile, meter_id=meter_id, port="" if meter.system_title else port
+        )
         self._found = _Found(str(unique_id), title)
 
     async def _async_show_failure(self, outcome: Outcome) -> ConfigFlowResult:
@@ -526,18 +374,35 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         if outcome in (Outcome.NEED_KEY, Outcome.AUTH_FAILED, Outcome.WRONG_KEY):
             self._need_key = True
         if self.source == SOURCE_REAUTH:
-            return self._show_reauth(errors)
-        if self.source == SOURCE_RECONFIGURE:
-            return await self._async_show_reconfigure(errors)
-        if outcome in (Outcome.CANNOT_CONNECT, Outcome.NOTHING):
-            return await self._async_show_user(errors)
-        if outcome is Outcome.UNREADABLE:
-            return self._show_meter(errors)
-        if outcome is Outcome.PICK_METER:
+            step_id = "reauth_confirm"
+        elif self.source == SOURCE_RECONFIGURE:
+            step_id = "reconfigure"
+        elif outcome is Outcome.PICK_METER:
             return await self.async_step_pick()
-        if self._profile.wireless:
-            return self._show_wmbus(errors)
-        return self._show_keys(errors)
+        elif outcome in (Outcome.CANNOT_CONNECT, Outcome.NOTHING):
+            step_id = "user"
+        elif outcome is Outcome.UNREADABLE:
+            step_id = "meter"
+        elif self._profile.wireless:
+            step_id = "wmbus"
+        else:
+            step_id = "keys"
+        self._failure = (step_id, errors)
+        return await self._async_show(step_id)
+
+    async def _async_show(self, step_id: str) -> ConfigFlowResult:
+        """Show the form ``step_id`` with the pending detection failure."""
+        if step_id == "reauth_confirm":
+            return self._show_reauth()
+        if step_id == "reconfigure":
+            return await self._async_show_reconfigure()
+        if step_id == "user":
+            return await self._async_show_user()
+        if step_id == "meter":
+            return self._show_meter()
+        if step_id == "wmbus":
+            return self._show_wmbus()
+        return self._show_keys()
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -547,32 +412,17 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         detection = self._detection
         assert found is not None
         assert detection is not None
-        assert detection.message is not None
         if user_input is not None:
             return self.async_create_entry(title=found.title, data=self._data)
-        message = detection.message
-        registers = sorted(message.readings, key=lambda obis: (not obis.startswith("1-"), obis))
-        shown = ", ".join(registers[:_SHOWN_REGISTERS])
-        if len(registers) > _SHOWN_REGISTERS:
-            shown += ", …"
-        if "keys_swapped" in message.notes:
-            keys = "⇄"
-        elif self._data.get(CONF_EK):
-            keys = "✓"
-        else:
-            keys = "-"
+        placeholders = await async_confirm_placeholders(
+            self.hass, detection, self._data, found.title
+        )
         return self.async_show_form(
             step_id="confirm",
             description_placeholders={
                 **self._placeholders(),
-                "format": str(message.format),
+                **placeholders,
                 "meter_id": found.unique_id,
-                "manufacturer": message.meter.manufacturer or "-",
-                "model": message.meter.model or "-",
-                "count": str(len(registers)),
-                "registers": shown,
-                "settings": str(detection.settings) if detection.settings else "-",
-                "keys": keys,
             },
         )
 
@@ -592,23 +442,28 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = dict(self._data)
-            for field in _KEY_FIELDS:
+            for field in KEY_FIELDS:
                 data.pop(field, None)
-            errors = _parse_keys(user_input, data)
+            errors = parse_keys(user_input, data)
             if not errors:
                 self._data = data
+                self._keys_typed = True
                 return await self.async_step_detect()
-        return self._show_reauth(errors)
+        return self._show_reauth(errors, user_input)
 
-    def _show_reauth(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
+    def _show_reauth(
+        self, errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         if self._profile.wireless:
-            schema = vol.Schema({vol.Required(CONF_EK): _text(password=True)})
+            schema = vol.Schema({vol.Required(CONF_EK): text(password=True)})
         else:
             schema = self._key_schema(ek_required=True)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=schema,
-            errors=errors,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, typed if typed is not None else self._typed_keys()
+            ),
+            errors=self._errors("reauth_confirm", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -628,7 +483,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             data[CONF_PROFILE] = user_input[CONF_PROFILE]
             for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE):
                 data.pop(field, None)
-            errors = _parse_keys(user_input, data)
+            errors = parse_keys(user_input, data)
             if not errors:
                 self._data = data
                 await self._async_set_port(user_input[CONF_PORT])
@@ -639,17 +494,18 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         self, errors: dict[str, str] | None = None
     ) -> ConfigFlowResult:
         wireless = self._profile.wireless
+        port_selector, _suggested = await self._async_port_selector()
         fields: dict[Any, Any] = {
-            vol.Required(CONF_PORT): await self._async_port_selector(),
-            vol.Required(CONF_PROFILE): _profile_selector(wireless=wireless),
+            vol.Required(CONF_PORT): port_selector,
+            vol.Required(CONF_PROFILE): profile_selector(wireless=wireless),
         }
         if wireless:
-            fields[vol.Required(CONF_RECEIVER)] = _receiver_selector()
-            fields[vol.Optional(CONF_EK)] = _text(password=True)
+            fields[vol.Required(CONF_RECEIVER)] = receiver_selector()
+            fields[vol.Optional(CONF_EK)] = text(password=True)
         else:
-            fields[vol.Optional(CONF_EK)] = _text(password=True)
-            fields[vol.Optional(CONF_AK)] = _text(password=True)
-            fields[vol.Optional(CONF_SYSTEM_TITLE)] = _text()
+            fields[vol.Optional(CONF_EK)] = text(password=True)
+            fields[vol.Optional(CONF_AK)] = text(password=True)
+            fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
         suggested = {
             CONF_PORT: self._data.get(CONF_PORT),
             CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
@@ -658,7 +514,7 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
-            errors=errors,
+            errors=self._errors("reconfigure", errors),
             description_placeholders=self._placeholders(),
         )
 
@@ -674,43 +530,3 @@ class HanPortConfigFlow(ConfigFlow, domain=DOMAIN):
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         reason = "reauth_successful" if self.source == SOURCE_REAUTH else "reconfigure_successful"
         return self.async_abort(reason=reason)
-
-
-class HanPortOptionsFlow(OptionsFlow):
-    """Tuning that does not change which meter is read."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Update rate limit, CT scale factor and main fuse size."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_MIN_INTERVAL, default=DEFAULT_MIN_INTERVAL): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=3600,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="s",
-                    )
-                ),
-                vol.Required(CONF_SCALE, default=DEFAULT_SCALE): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0.001, max=100000, step="any", mode=NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Required(CONF_FUSE, default=DEFAULT_FUSE): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=1000,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="A",
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
-        )

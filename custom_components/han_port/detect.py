@@ -55,6 +55,8 @@ class Detection:
     heard: list[str] = field(default_factory=list)
     tried: list[str] = field(default_factory=list)
     bytes_received: int = 0
+    #: Seconds actually spent listening (over every setting tried).
+    listened: float = 0.0
 
 
 @dataclass(slots=True)
@@ -66,17 +68,30 @@ class _Listen:
     message: Message | None = None
     key_error: Outcome | None = None
     other_errors: int = 0
+    #: The far end closed the connection (end of stream).
+    closed: bool = False
 
     @property
     def decided(self) -> bool:
-        """Nothing more to learn at this setting."""
+        """Nothing more to learn at this setting.
+
+        A message that names its meter (an id register, or the DLMS system title that
+        identifies meters without one) or that passed a configured authentication tag is
+        proof enough: waiting for more frames would only make the user wait.
+        """
         if self.key_error is not None:
             return True
-        if self.message is None:
+        message = self.message
+        if message is None:
             return False
         if self.meter_id is not None:
-            return self.message.meter.meter_id == self.meter_id
-        return self.message.meter.meter_id is not None
+            return message.meter.meter_id == self.meter_id
+        security = message.security
+        return (
+            message.meter.meter_id is not None
+            or message.meter.system_title is not None
+            or (security is not None and security.authenticated)
+        )
 
     def add(self, result: Message | Rejected, *, wireless: bool) -> None:
         if isinstance(result, Rejected):
@@ -113,6 +128,7 @@ async def _listen(
         except TimeoutError:
             return
         if not data:
+            state.closed = True
             return
         state.bytes += len(data)
         for result in decoder.feed(data):
@@ -124,27 +140,37 @@ async def _listen(
 
 
 async def async_detect(config: MeterConfig) -> Detection:
-    """Listen to ``config.port`` at each candidate setting until something is certain."""
+    """Listen to ``config.port`` at each candidate setting until something is certain.
+
+    A port that cannot be opened (missing device, refused or unreachable host: serialx
+    raises OSError, TimeoutError included) or whose far end closes the connection before
+    sending a byte (a ser2net or bridge that accepts and hangs up) is ``CANNOT_CONNECT``.
+    """
     window = listen_window(config.profile.interval)
     detection = Detection(Outcome.NOTHING)
     heard: set[str] = set()
+    loop = asyncio.get_running_loop()
     for settings in config.candidate_settings():
         detection.tried.append(str(settings))
         try:
             reader, writer = await open_port(config.port, settings)
         except OSError:
-            return Detection(Outcome.CANNOT_CONNECT, tried=detection.tried)
+            return _cannot_connect(detection)
         state = _Listen(config.meter_id)
         wmbus = config.new_wmbus_decoder(config.meter_id) if config.wireless else None
         decoder: FeedDecoder = wmbus if wmbus is not None else config.new_decoder()
+        started = loop.time()
         try:
             start_receiver(decoder, writer)
             await _listen(reader, decoder, state, window, wireless=wmbus is not None)
         except OSError:
-            return Detection(Outcome.CANNOT_CONNECT, tried=detection.tried)
+            return _cannot_connect(detection)
         finally:
+            detection.listened += loop.time() - started
             await close_port(writer)
         detection.bytes_received += state.bytes
+        if state.closed and detection.bytes_received == 0:
+            return _cannot_connect(detection)
         if wmbus is not None:
             heard.update(wmbus.heard)
             detection.heard = sorted(heard)
@@ -167,3 +193,7 @@ async def async_detect(config: MeterConfig) -> Detection:
     if config.wireless and heard:
         detection.outcome = Outcome.PICK_METER
     return detection
+
+
+def _cannot_connect(detection: Detection) -> Detection:
+    return Detection(Outcome.CANNOT_CONNECT, tried=detection.tried, listened=detection.listened)

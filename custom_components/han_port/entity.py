@@ -5,42 +5,55 @@ from __future__ import annotations
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import CONF_PROFILE, DEFAULT_PROFILE, DOMAIN
 from .coordinator import HanPortCoordinator
-
-#: M-Bus device types (EN 13757-3) -> the sub-meter device's translation key.
-SUBMETER_KINDS = {"3": "gas_meter", "4": "heat_meter", "6": "water_meter", "7": "water_meter"}
+from .han.profiles import PROFILES_BY_ID
+from .naming import maker_name, profile_model, submeter_maker, submeter_translation_key
 
 
 def meter_device_info(coordinator: HanPortCoordinator) -> DeviceInfo:
-    """The meter's own device."""
+    """The meter's own device: maker and model by name, as far as frames and profile tell."""
     meter = coordinator.data.meter
     info = DeviceInfo(
         identifiers={(DOMAIN, coordinator.meter_key)},
         name=coordinator.config_entry.title,
     )
-    if meter.manufacturer:
-        info["manufacturer"] = meter.manufacturer
-    if meter.model:
-        info["model"] = meter.model
+    maker = maker_name(meter.manufacturer)
+    profile = PROFILES_BY_ID.get(
+        coordinator.config_entry.data.get(CONF_PROFILE, DEFAULT_PROFILE),
+        PROFILES_BY_ID[DEFAULT_PROFILE],
+    )
+    model = meter.model or profile_model(profile, maker)
+    if maker:
+        info["manufacturer"] = maker
+    if model:
+        info["model"] = model
     if meter.meter_id:
         info["serial_number"] = meter.meter_id
     return info
 
 
 def submeter_device_info(coordinator: HanPortCoordinator, channel: int) -> DeviceInfo:
-    """An M-Bus sub-meter (gas, water, heat) on channel ``channel``, behind the meter."""
+    """An M-Bus sub-meter on channel ``channel``, behind the meter, named by its medium.
+
+    "Gas meter", "Water meter", "Heat meter" (with the channel from channel 2 on, where a
+    second one may exist); the maker when its id starts with a manufacturer code.
+    """
     readings = coordinator.data.readings
     kind = readings.get(f"0-{channel}:24.1.0")
     serial = readings.get(f"0-{channel}:96.1.0") or readings.get(f"0-{channel}:96.1.1")
     info = DeviceInfo(
         identifiers={(DOMAIN, f"{coordinator.meter_key}_mbus{channel}")},
         via_device=(DOMAIN, coordinator.meter_key),
-        translation_key=SUBMETER_KINDS.get(str(kind.value) if kind else "", "submeter"),
+        translation_key=submeter_translation_key(kind.value if kind else None, channel),
         translation_placeholders={"channel": str(channel)},
     )
     if serial is not None and serial.value:
-        info["serial_number"] = readable_id(str(serial.value))
+        serial_number = readable_id(str(serial.value))
+        info["serial_number"] = serial_number
+        maker = submeter_maker(serial_number)
+        if maker:
+            info["manufacturer"] = maker
     return info
 
 

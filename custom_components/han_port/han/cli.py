@@ -1,7 +1,9 @@
 """Command line for the protocol library: ``decode``, ``vectors``, ``simulate``.
 
 Run through ``scripts/han``; it needs no Home Assistant. Keys given on the command line are
-used, never printed.
+used, never printed. ``decode`` prints a table (name, value, unit as Home Assistant shows
+them) or, with ``--json``, one JSON object per line; it exits 0 when something decoded, 1
+when nothing did, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -10,17 +12,26 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .decoder import Decoder
 from .keys import parse_key
 from .model import HanError, Keys, Message, Rejected, Result
+from .table import render
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 MAX_CAPTURE = 64 * 1024 * 1024
+#: What a hex dump may hold besides hex digits: white space, 0x prefixes, separators.
+_HEX_NOISE = re.compile(rb"0[xX]|[\s:,\-]")
+_HEX_DIGITS = re.compile(rb"^[0-9a-fA-F]*$")
+
+
+class InputError(ValueError):
+    """Input the command cannot use (one line for the user, exit status 2)."""
 
 
 def _keys(ek: str | None, ak: str | None, system_title: str | None) -> Keys:
@@ -67,16 +78,43 @@ def rejected_json(rejected: Rejected) -> dict[str, Any]:
     }
 
 
-def _print_results(results: Iterable[Result], out: TextIO) -> int:
-    count = 0
-    for result in results:
-        count += 1
-        if isinstance(result, Message):
-            out.write(json.dumps(message_json(result), ensure_ascii=False) + "\n")
-        else:
-            out.write(json.dumps(rejected_json(result)) + "\n")
+def _print_results(results: Iterable[Result], out: TextIO, *, as_json: bool) -> int:
+    """Print results; return how many messages decoded."""
+    results = list(results)
+    decoded = sum(isinstance(result, Message) for result in results)
+    if as_json:
+        for result in results:
+            if isinstance(result, Message):
+                out.write(json.dumps(message_json(result), ensure_ascii=False) + "\n")
+            else:
+                out.write(json.dumps(rejected_json(result)) + "\n")
+    else:
+        out.write(render(results))
     out.flush()
-    return count
+    return decoded
+
+
+def parse_hex(text: str) -> bytes:
+    """Bytes from hex digits, ignoring white space, ``0x`` prefixes, ``:``, ``-`` and ``,``."""
+    compact = _HEX_NOISE.sub(b"", text.encode("ascii", "replace"))
+    if not compact or len(compact) % 2 or not _HEX_DIGITS.match(compact):
+        msg = "not hexadecimal bytes (pairs of 0-9, A-F)"
+        raise InputError(msg)
+    return bytes.fromhex(compact.decode("ascii"))
+
+
+def capture_bytes(raw: bytes) -> bytes:
+    """A capture file's bytes: a hex dump is turned into bytes, a text telegram kept as is.
+
+    A telegram saved with bare line feeds (copied from a web page or an editor) gets its
+    CR LF back: the P1 CRC covers them.
+    """
+    compact = _HEX_NOISE.sub(b"", raw)
+    if compact and len(compact) % 2 == 0 and _HEX_DIGITS.match(compact):
+        return bytes.fromhex(compact.decode("ascii"))
+    if raw.lstrip().startswith(b"/") and b"\n" in raw and b"\r\n" not in raw:
+        return raw.replace(b"\n", b"\r\n")
+    return raw
 
 
 def _wmbus_decoder(args: argparse.Namespace) -> Any:
@@ -107,26 +145,44 @@ async def _read_port(args: argparse.Namespace, decoder: Any, out: TextIO) -> Non
             chunk = await reader.read(4096)
             if not chunk:
                 break
-            seen += _print_results(decoder.feed(chunk), out)
+            results = decoder.feed(chunk)
+            seen += len(results)
+            _print_results(results, out, as_json=args.json)
     finally:
         writer.close()
 
 
+def _input(args: argparse.Namespace) -> bytes:
+    if args.hex is not None:
+        try:
+            return parse_hex(args.hex)
+        except InputError as err:
+            msg = f"--hex: {err}"
+            raise InputError(msg) from None
+    try:
+        raw = Path(args.file).read_bytes()[:MAX_CAPTURE]
+    except OSError as err:
+        msg = f"--file: {err.strerror or err}: {args.file}"
+        raise InputError(msg) from None
+    return capture_bytes(raw)
+
+
 def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
-    """Decode a hex string, a capture file or a live port."""
+    """Decode a hex string, a capture file (binary, hex dump or text) or a live port."""
     decoder = _decoder(args)
     if args.port:
         asyncio.run(_read_port(args, decoder, out))
         return 0
-    if args.hex is not None:
-        data = bytes.fromhex("".join(args.hex.split()))
-    else:
-        data = Path(args.file).read_bytes()[:MAX_CAPTURE]
+    data = _input(args)
     results = decoder.feed(data, final=True) if args.receiver else decoder.decode_capture(data)
-    if not _print_results(results, out):
-        out.write(json.dumps({"rejected": None, "error": "no_frame", "size": len(data)}) + "\n")
-        return 1
-    return 0
+    if _print_results(results, out, as_json=args.json):
+        return 0
+    if args.json:
+        if not results:
+            out.write(json.dumps({"rejected": None, "error": "no_frame", "size": len(data)}) + "\n")
+    else:
+        out.write(f"Nothing decoded from {len(data)} bytes.\n")
+    return 1
 
 
 def vector_result(vector: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode = sub.add_parser("decode", help="decode a capture, a hex string or a live port")
     source = decode.add_mutually_exclusive_group(required=True)
     source.add_argument("--hex", help="bytes as hex")
-    source.add_argument("--file", help="a binary capture file")
+    source.add_argument("--file", help="a capture: binary, a hex dump, or a text telegram (P1)")
     source.add_argument("--port", help="serial port or URL (socket://host:port)")
     decode.add_argument("--baud", type=int, default=115200)
     decode.add_argument("--parity", choices=("N", "E"), default="N")
@@ -209,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="decode Wireless M-Bus as received by this receiver",
     )
     decode.add_argument("--meter-id", help="Wireless M-Bus meter id (8 digits)")
+    decode.add_argument(
+        "--json", action="store_true", help="one JSON object per message or rejected frame"
+    )
 
     vectors = sub.add_parser("vectors", help="decode test vectors (JSONL) for the scorer")
     vectors.add_argument("files", nargs="+")
@@ -227,7 +286,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "decode":
             return cmd_decode(args, out)
         return cmd_vectors(args, out)
-    except HanError as err:
+    except (HanError, InputError) as err:
         sys.stderr.write(f"han: {err}\n")
         return 2
 

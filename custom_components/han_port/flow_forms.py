@@ -1,0 +1,197 @@
+"""Pieces of the config flow's forms: the port list, selectors, key parsing; the options flow.
+
+Kept apart from ``config_flow.py`` so that file holds the steps and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components import usb
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import serialx
+import voluptuous as vol
+
+from .connection import InvalidKeyError, parse_key, parse_meter_id, parse_system_title
+from .const import (
+    CONF_AK,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_EK,
+    CONF_FUSE,
+    CONF_METER_ID,
+    CONF_MIN_INTERVAL,
+    CONF_PARITY,
+    CONF_RECEIVER,
+    CONF_SCALE,
+    CONF_SYSTEM_TITLE,
+    DEFAULT_FUSE,
+    DEFAULT_MIN_INTERVAL,
+    DEFAULT_SCALE,
+    RECEIVERS,
+)
+from .han.profiles import PROFILES
+
+BAUDRATES = ["300", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
+PARITIES = ["N", "E", "O"]
+BYTESIZES = ["7", "8"]
+KEY_FIELDS = (CONF_EK, CONF_AK, CONF_SYSTEM_TITLE)
+
+
+def _comports() -> list[Any]:
+    """The machine's serial ports: pyserial's list, or serialx's where pyserial is gone."""
+    try:
+        from serial.tools import list_ports  # type: ignore[import-untyped]  # noqa: PLC0415
+    except ImportError:
+        return list(serialx.list_serial_ports())
+    return list(list_ports.comports())
+
+
+def list_ports() -> tuple[list[SelectOptionDict], str | None]:
+    """Serial ports labelled with maker and description, and the one to suggest (executor).
+
+    USB adapters come first and the first of them is suggested. A port without USB details
+    (a built-in UART such as /dev/ttyS0) is listed last and never suggested: most are not
+    HAN adapters, and a required dropdown would otherwise come pre-filled with one.
+    """
+    usb_ports: list[SelectOptionDict] = []
+    other: list[SelectOptionDict] = []
+    for port in _comports():
+        path = usb.get_serial_by_id(port.device)
+        details = ", ".join(
+            part for part in (port.manufacturer, port.description, port.serial_number) if part
+        )
+        label = f"{port.device} - {details}" if details and details != "n/a" else port.device
+        option = SelectOptionDict(value=path, label=label)
+        (usb_ports if getattr(port, "vid", None) else other).append(option)
+    suggested = usb_ports[0]["value"] if usb_ports else None
+    return usb_ports + other, suggested
+
+
+def text(*, password: bool = False) -> TextSelector:
+    """A text field (hidden for keys)."""
+    return TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD if password else TextSelectorType.TEXT)
+    )
+
+
+def profile_selector(*, wireless: bool | None = None) -> SelectSelector:
+    """The country / meter profile dropdown (only wired or only wireless ones if asked)."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[
+                SelectOptionDict(value=profile.id, label=profile.name)
+                for profile in PROFILES
+                if wireless is None or profile.wireless == wireless
+            ],
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def receiver_selector() -> SelectSelector:
+    """The wireless M-Bus receiver dropdown."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(RECEIVERS), mode=SelectSelectorMode.DROPDOWN, translation_key="receiver"
+        )
+    )
+
+
+def serial_selectors() -> dict[Any, Any]:
+    """The fields of the meter step's advanced serial section."""
+    return {
+        vol.Optional(CONF_BAUDRATE): SelectSelector(
+            SelectSelectorConfig(options=BAUDRATES, mode=SelectSelectorMode.DROPDOWN)
+        ),
+        vol.Optional(CONF_PARITY): SelectSelector(
+            SelectSelectorConfig(
+                options=PARITIES, mode=SelectSelectorMode.DROPDOWN, translation_key="parity"
+            )
+        ),
+        vol.Optional(CONF_BYTESIZE): SelectSelector(
+            SelectSelectorConfig(options=BYTESIZES, mode=SelectSelectorMode.DROPDOWN)
+        ),
+    }
+
+
+def parse_keys(user_input: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """Check the form of every key field before any I/O; store good ones as hex in ``data``.
+
+    Empty fields are left as they are in ``data``. Returns field -> error key.
+    """
+    errors: dict[str, str] = {}
+    parsers = {
+        CONF_EK: (parse_key, "invalid_key"),
+        CONF_AK: (parse_key, "invalid_key"),
+        CONF_SYSTEM_TITLE: (parse_system_title, "invalid_system_title"),
+    }
+    for field, (parse, error) in parsers.items():
+        value = str(user_input.get(field) or "").strip()
+        if not value:
+            continue
+        try:
+            data[field] = parse(value).hex()
+        except InvalidKeyError:
+            errors[field] = error
+    meter_id = str(user_input.get(CONF_METER_ID) or "").strip()
+    if meter_id:
+        try:
+            data[CONF_METER_ID] = parse_meter_id(meter_id)
+        except InvalidKeyError:
+            errors[CONF_METER_ID] = "invalid_meter_id"
+    if CONF_RECEIVER in user_input:
+        data[CONF_RECEIVER] = user_input[CONF_RECEIVER]
+    return errors
+
+
+class HanPortOptionsFlow(OptionsFlow):
+    """Tuning that does not change which meter is read."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Update rate limit, CT scale factor and main fuse size."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_MIN_INTERVAL, default=DEFAULT_MIN_INTERVAL): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=3600,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="s",
+                    )
+                ),
+                vol.Required(CONF_SCALE, default=DEFAULT_SCALE): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0.001, max=100000, step="any", mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Required(CONF_FUSE, default=DEFAULT_FUSE): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=1000,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="A",
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )

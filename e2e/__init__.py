@@ -1,0 +1,1 @@
+"""The browser test (Home Assistant, simulated meters, Debian Chromium via Playwright)."""
