@@ -239,7 +239,10 @@ async def test_encrypted_meter_asks_for_keys(
     result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["format"] == "P1 telegrams (DSMR / IEC 62056-21 text)"
+    # The user typed the AK, so the tag is checked with it.
+    assert placeholders["format"] == (
+        "P1 telegrams (DSMR / IEC 62056-21 text), encrypted and authenticated (AES-GCM)"
+    )
     assert "swapped" not in placeholders["notes"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -312,23 +315,24 @@ async def test_stoen_p1_meter_with_keys_in_letter_order(
     meter = Meter([PL_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path, "pl_stoen_p1")
+    result = await start(hass, pty.path, "pl_stoen_p1")
     assert result["step_id"] == "keys"
     assert CONF_SYSTEM_TITLE in result["data_schema"].schema
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: PL_AK, CONF_AK: PL_EK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
-    assert placeholders["keys"] == "⇄"
+    assert "were entered the wrong way round" in placeholders["notes"]
     assert placeholders["meter_id"] == PL_METER_ID
     # The model comes from the ident line sent in clear before the encrypted data lines.
-    assert (placeholders["manufacturer"], placeholders["model"]) == ("KFM", "KAIFA-METER")
-    assert "1-0:1.8.0" in placeholders["registers"]
+    assert placeholders["meter"] == f"Kaifa KAIFA-METER {PL_METER_ID}"
+    assert "encrypted and authenticated" in placeholders["format"]
+    assert "- Energy import: 336.420 kWh" in placeholders["registers"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"KFM KAIFA-METER {PL_METER_ID}"
+    assert result["title"] == f"Kaifa KAIFA-METER {PL_METER_ID}"
     assert result["result"].unique_id == PL_METER_ID
     assert result["data"][CONF_EK] == PL_EK.lower()
     assert result["data"][CONF_AK] == PL_AK.lower()
@@ -341,22 +345,22 @@ async def test_stoen_p1_auto_detect_asks_for_keys_and_refuses_a_wrong_ak(
     meter = Meter([PL_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    result = await _start(hass, pty.path)
-    result = await _progress(hass, result)
+    result = await start(hass, pty.path)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "need_key"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: PL_EK, CONF_AK: OTHER_KEY}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "keys"
     assert result["errors"] == {"base": "auth_failed"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_EK: PL_EK, CONF_AK: PL_AK}
     )
-    result = await _progress(hass, result)
+    result = await progress(hass, result)
     assert result["step_id"] == "confirm"
-    assert result["description_placeholders"]["keys"] == "✓"
+    assert "wrong way round" not in result["description_placeholders"]["notes"]
     assert result["description_placeholders"]["meter_id"] == PL_METER_ID
 
 
