@@ -11,9 +11,19 @@ from typing import TYPE_CHECKING
 
 from .dlms import DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu
 from .framing import Frame, FrameKind
-from .model import HanError, Keys, Message, Rejected, Result, TruncatedError, WrongKeyError
+from .model import (
+    AuthenticationError,
+    HanError,
+    Keys,
+    Message,
+    Rejected,
+    Result,
+    TruncatedError,
+    WrongKeyError,
+)
 from .p1 import P1Framer, P1Session
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
+from .replay import ReplayGuard
 from .stream import StreamReader
 
 if TYPE_CHECKING:
@@ -25,6 +35,12 @@ class Decoder:
 
     ``country`` is the user's profile choice (ISO code such as "NO", "SE"); it decides
     maker-specific scaling where the bytes alone cannot (Kamstrup NO vs SE lists).
+
+    Security: with an AK configured, or with ``require_encryption`` (the profile's meters
+    encrypt), a plain P1 telegram is refused (``auth_failed``), and the DLMS session refuses
+    unauthenticated or clear DLMS data the same way. Authenticated messages pass the
+    ``replay`` guard (one per decoder unless the caller shares one across reconnects): a
+    counter that does not rise is refused (``replayed``).
     """
 
     def __init__(
@@ -33,12 +49,16 @@ class Decoder:
         *,
         country: str | None = None,
         formats: tuple[FrameKind, ...] | None = None,
+        require_encryption: bool = False,
+        replay: ReplayGuard | None = None,
     ) -> None:
         """Create a decoder; ``formats`` limits which framers are tried (default: all)."""
         self.keys = keys or Keys()
         self.country = country
+        self.require_encryption = require_encryption
+        self.replay = replay if replay is not None else ReplayGuard()
         self._p1 = P1Session(self.keys, country=country)
-        self._dlms = DlmsSession(self.keys, country=country)
+        self._dlms = DlmsSession(self.keys, country=country, require_encryption=require_encryption)
         framers: list[Framer] = [
             StoenFramer(),
             P1Framer(),
@@ -65,13 +85,26 @@ class Decoder:
     def decode_frame(self, frame: Frame) -> Result | None:
         """Decode one verified frame; None while a segmented message is incomplete."""
         try:
+            if frame.kind is FrameKind.P1:
+                self._refuse_clear_p1()
             if frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
                 message: Message | None = self._p1.push_frame(frame)
             else:
                 message = self._dlms.push_frame(frame)
+            if message is not None:
+                self.replay.check(message.security)
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
+
+    def _refuse_clear_p1(self) -> None:
+        """A telegram in clear proves nothing when the meter authenticates or encrypts."""
+        if self.keys.ak:
+            msg = "a P1 telegram in clear, but an authentication key (AK) is configured"
+            raise AuthenticationError(msg)
+        if self.require_encryption:
+            msg = "a P1 telegram in clear, but this meter's profile encrypts its data"
+            raise AuthenticationError(msg)
 
     def decode_capture(self, data: bytes) -> list[Result]:
         """Decode a complete capture (a file, a hex dump, a vector).
@@ -101,6 +134,8 @@ class Decoder:
     def _decode_apdu(self, data: bytes) -> list[Result]:
         try:
             message = self._dlms.decode_apdu(data)
+            if message is not None:
+                self.replay.check(message.security)
         except HanError as err:
             return [Rejected(FrameKind.APDU, err, len(data))]
         if message is None:
