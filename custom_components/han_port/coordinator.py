@@ -230,13 +230,13 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 self.counters.open_failures += 1
                 self.reader_state = "cannot_open"
                 self._set_lost("cannot_open_port", detail=str(err))
+                self._check_silent_issue()
                 await self._async_backoff()
                 continue
             self.counters.reconnects += 1
             return connection
 
     async def _async_backoff(self) -> None:
-        self._check_silent_issue()
         await asyncio.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, const.BACKOFF_MAX)
 
