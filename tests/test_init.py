@@ -465,3 +465,31 @@ def test_health_logs_why_a_meter_went_unavailable(caplog: pytest.LogCaptureFixtu
     health.lost("something_new")
     assert "the port cannot be opened ([Errno 2] No such file or directory)" in caplog.text
     assert "is unavailable: something_new" in caplog.text
+
+
+async def test_a_port_error_while_reading_reopens_the_port(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError on the open port (here: writing a receiver's setup): unavailable, reopen."""
+    from custom_components.han_port import coordinator as module
+
+    failures = 0
+    original = module.start_receiver
+
+    def failing(*args: Any) -> None:
+        nonlocal failures
+        failures += 1
+        if failures == 1:
+            raise OSError(5, "Input/output error")
+        original(*args)
+
+    monkeypatch.setattr(module, "start_receiver", failing)
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    coordinator = entry.runtime_data
+    await wait_for(lambda: coordinator.counters.ok >= 1)
+    assert coordinator.counters.reconnects == 1
+    assert failures == 2
+    assert await hass.config_entries.async_unload(entry.entry_id)
