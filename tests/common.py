@@ -11,6 +11,9 @@ from pathlib import Path
 import tty
 from typing import Any
 
+from custom_components.han_port.han.crypto import gcm_open
+from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering, parse_hdlc
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -65,6 +68,41 @@ WMBUS_PLAIN = wire(vector("wmbus", "wmbusmeters-amiplus-1-10101010"))
 WMBUS_GAMA = vector("wmbus", "wmbusmeters-pr2038-elgama-gama350-30584551-mode5")
 WMBUS_GAMA_FRAME = wire(WMBUS_GAMA)
 WMBUS_GAMA_KEY = WMBUS_GAMA["keys"]["ek"]
+
+
+def _dk_parts() -> tuple[bytes, int, bytes, bytes, bytes]:
+    """The Danish vector's HDLC addresses, control, system title, counter and plaintext."""
+    addresses, control, info, _segmented = parse_hdlc(DK_FRAME)
+    apdu = info[3:]  # after the LLC header
+    title, fc = apdu[2:10], apdu[14:18]
+    plain = gcm_open(0x30, title, fc, apdu[18:], bytes.fromhex(DK_EK), bytes.fromhex(DK_AK))
+    return addresses, control, title, int.from_bytes(fc), plain
+
+
+DK_ADDRESSES, DK_CONTROL, DK_TITLE, DK_COUNTER, DK_PLAIN = _dk_parts()
+
+
+def dk_frame(counter: int, *, sc: int = 0x30, plain: bytes = DK_PLAIN) -> bytes:
+    """The Danish frame sealed again with invocation counter ``counter`` (and SC ``sc``).
+
+    A real meter raises the counter with every push; repeating one frame is a replay.
+    """
+    apdu = glo_ciphering(sc, DK_TITLE, counter, plain, bytes.fromhex(DK_EK), bytes.fromhex(DK_AK))
+    return build_hdlc(DK_ADDRESSES, DK_CONTROL, b"\xe6\xe7\x00" + apdu)
+
+
+def dk_frames(count: int, start: int = DK_COUNTER) -> list[bytes]:
+    """``count`` pushes of the Danish meter with rising counters from ``start``."""
+    return [dk_frame(start + n) for n in range(count)]
+
+
+def lu_frames(count: int) -> list[bytes]:
+    """``count`` Luxembourg frames with rising counters (same telegram, sealed again)."""
+    title, sc, fc = LU_FRAME[2:10], LU_FRAME[13], LU_FRAME[14:18]
+    ek, ak = bytes.fromhex(LU_EK), bytes.fromhex(LU_AK)
+    plain = gcm_open(sc, title, fc, LU_FRAME[18:], ek, ak)
+    first = int.from_bytes(fc)
+    return [glo_ciphering(sc, title, first + n, plain, ek, ak) for n in range(count)]
 
 
 class Pty:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,9 @@ from custom_components.han_port import detect
 from custom_components.han_port.connection import (
     InvalidKeyError,
     MeterConfig,
+    close_port,
+    is_pty,
+    line_settings,
     open_port,
     parse_key,
     parse_meter_id,
@@ -18,9 +23,12 @@ from custom_components.han_port.connection import (
 )
 from custom_components.han_port.detect import Outcome, async_detect, listen_window
 from custom_components.han_port.diagnostics import _decoder_info
-from custom_components.han_port.han.profiles import SerialSettings
+from custom_components.han_port.han.decoder import Decoder
+from custom_components.han_port.han.framing import FrameKind
+from custom_components.han_port.han.profiles import Parity, SerialSettings, get_profile
+from custom_components.han_port.han.replay import ReplayGuard
 
-from .common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, WMBUS_PLAIN
+from .common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, WMBUS_PLAIN, Pty
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 
@@ -180,3 +188,75 @@ async def test_detect_starts_cul_receiver(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_diagnostics_without_decoder() -> None:
     assert _decoder_info(None) == {}
+
+
+# ---------------------------------------------------------------------- PTYs and formats
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [SerialSettings(2400, Parity.EVEN), SerialSettings(9600, Parity.EVEN, 7)],
+    ids=str,
+)
+async def test_a_pty_reopens_at_any_line_setting(pty: Pty, settings: SerialSettings) -> None:
+    """Issue 10 item 8: the second open of a PTY at 8E1 (or 7E1) failed with EINVAL.
+
+    Linux keeps a PTY at 8N1 whatever is asked; glibc's tcsetattr reports EINVAL when the
+    only change asked for (PARENB, CSIZE) did not stick, which is so from the second open on.
+    """
+    assert is_pty(pty.path)
+    assert line_settings(pty.path, settings) == SerialSettings(settings.baudrate)
+    for _ in range(3):
+        reader, writer = await open_port(pty.path, settings)
+        os.write(pty.master, b"ping")
+        assert await asyncio.wait_for(reader.read(4), 2) == b"ping"
+        await close_port(writer)
+
+
+def test_line_settings_keep_real_ports_and_urls_as_asked(tmp_path: Path) -> None:
+    even = SerialSettings(2400, Parity.EVEN)
+    assert line_settings("socket://127.0.0.1:1", even) is even
+    assert line_settings("/dev/does-not-exist", even) is even
+    plain_file = tmp_path / "file"
+    plain_file.write_bytes(b"")
+    assert line_settings(str(plain_file), even) is even
+    assert line_settings("/dev/null", even) is even  # a character device, but not a PTY
+    assert not is_pty("socket://127.0.0.1:1")
+    assert not is_pty("/dev/null")
+    assert not is_pty("bad\0path")
+
+
+def test_detected_format_narrows_the_framers_of_the_running_reader() -> None:
+    data = {"port": "/dev/x", "profile": "auto", "format": "dlms"}
+    assert MeterConfig.from_data(data).formats == get_profile("auto").formats  # flows
+    running = MeterConfig.from_data(data, with_format=True)
+    assert running.formats == (FrameKind.HDLC, FrameKind.MBUS)
+    decoder = running.new_decoder()
+    assert isinstance(decoder, Decoder)
+    assert {framer.kind for framer in decoder.reader._framers} == {"hdlc", "mbus"}
+    p1 = MeterConfig.from_data({**data, "format": "p1"}, with_format=True)
+    assert p1.formats == (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM)
+    lu = MeterConfig.from_data({**data, "profile": "lu_smarty", "format": "p1"}, with_format=True)
+    assert lu.formats == (FrameKind.DSMR_GCM, FrameKind.P1)
+    # A format the profile cannot carry, or one nobody knows, leaves the profile's own.
+    other = MeterConfig.from_data({**data, "profile": "nl_dsmr"}, with_format=True)
+    assert other.formats == (FrameKind.P1,)
+    odd = MeterConfig.from_data({**data, "format": "wmbus"}, with_format=True)
+    assert odd.formats == get_profile("auto").formats
+
+
+def test_profiles_that_encrypt_refuse_frames_in_clear() -> None:
+    encrypting = {"dk_kamstrup", "at_mbus", "lu_smarty", "pl_stoen_p1"}
+    for profile in ("auto", "nl_dsmr", "no_kaifa", "se_p1", *encrypting):
+        config = MeterConfig.from_data({"port": "/dev/x", "profile": profile})
+        assert config.require_encryption is (profile in encrypting), profile
+        decoder = config.new_decoder()
+        assert isinstance(decoder, Decoder)
+        assert decoder.require_encryption is config.require_encryption
+
+
+def test_a_shared_replay_guard_reaches_the_decoder() -> None:
+    guard = ReplayGuard()
+    decoder = MeterConfig.from_data({"port": "/dev/x", "profile": "dk_kamstrup"}).new_decoder(guard)
+    assert isinstance(decoder, Decoder)
+    assert decoder.replay is guard

@@ -26,7 +26,17 @@ from custom_components.han_port.const import (
     DOMAIN,
 )
 
-from .common import LU_AK, LU_CORRUPT, LU_EK, LU_FRAME, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty
+from .common import (
+    LU_AK,
+    LU_CORRUPT,
+    LU_EK,
+    LU_FRAME,
+    WMBUS_GAMA_FRAME,
+    WMBUS_GAMA_KEY,
+    Meter,
+    Pty,
+    lu_frames,
+)
 
 SYSTEM_TITLE = "53414731234567ab"
 
@@ -49,7 +59,8 @@ async def test_diagnostics_redacts_keys(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
-    meter = Meter([LU_FRAME, LU_CORRUPT, b"\x00garbage"])
+    # Rising frame counters, as the meter sends them (a repeated frame would be a replay).
+    meter = Meter([part for frame in lu_frames(20) for part in (frame, LU_CORRUPT, b"\x00garbage")])
     meter.start_pty(pty)
     stop_tasks.append(meter)
     entry = MockConfigEntry(
@@ -80,6 +91,12 @@ async def test_diagnostics_redacts_keys(
     assert diagnostics["counters"]["ok"] >= 2
     assert diagnostics["counters"]["auth"] >= 1
     assert diagnostics["counters"]["last_error"] == "auth_failed"
+    # Every refused frame is counted by its reason.
+    assert diagnostics["counters"]["rejected"]["auth_failed"] == diagnostics["counters"]["auth"]
+    assert diagnostics["reader"] == "receiving"
+    assert diagnostics["connected"] is True
+    assert set(diagnostics["replay_protection"]) == {"senders", "refusing", "refused_in_row"}
+    assert diagnostics["replay_protection"]["refusing"] == 0
     frame = diagnostics["recent_frames"][0]
     assert set(frame) == {"at", "format", "size", "result"}
     assert {f["result"] for f in diagnostics["recent_frames"]} >= {"ok", "auth_failed"}

@@ -25,6 +25,7 @@ from custom_components.han_port.han.model import (
     Message,
     NoKeyError,
     Rejected,
+    Security,
     TruncatedError,
     UnsupportedError,
     WrongKeyError,
@@ -622,14 +623,47 @@ def test_sc30_verified_plaintext_need_not_fill_the_apdu() -> None:
 @pytest.mark.parametrize("sc", [0x20, 0x21])
 def test_encryption_only(sc: int) -> None:
     apdu = glo(sc, DK_PLAIN)
-    for keys in (Keys(ek=DK_EK), Keys(ek=DK_EK, ak=DK_AK), Keys(ek=DK_EK, ak=OTHER_KEY)):
-        check_dk(dk_session(keys).decode_apdu(apdu), notes=[])
+    message = dk_session(Keys(ek=DK_EK)).decode_apdu(apdu)
+    check_dk(message, notes=[])
+    assert message is not None
+    assert message.security == Security(DK_TITLE.hex().upper(), 0x010F60A4, authenticated=False)
     with pytest.raises(WrongKeyError):
         dk_session(Keys(ek=OTHER_KEY)).decode_apdu(apdu)
-    with pytest.raises(WrongKeyError):
-        dk_session(Keys(ek=OTHER_KEY, ak=DK_AK)).decode_apdu(apdu)
-    # Given as AK, the right key is still found: no tag, so the plaintext decides.
-    check_dk(dk_session(Keys(ek=DK_AK, ak=DK_EK)).decode_apdu(apdu), notes=["keys_swapped"])
+
+
+@pytest.mark.parametrize("sc", [0x20, 0x21])
+def test_encryption_only_is_refused_when_an_ak_is_configured(sc: int) -> None:
+    """A tag stripped (SC 0x30 -> 0x20) is a downgrade: with an AK, only a verified tag counts."""
+    apdu = glo(sc, DK_PLAIN)
+    for keys in (
+        Keys(ek=DK_EK, ak=DK_AK),
+        Keys(ek=DK_EK, ak=OTHER_KEY),
+        Keys(ek=DK_AK, ak=DK_EK),
+        Keys(ek=OTHER_KEY, ak=DK_AK),
+    ):
+        with pytest.raises(AuthenticationError) as err:
+            dk_session(keys).decode_apdu(apdu)
+        assert err.value.code is ErrorCode.AUTH_FAILED
+        assert "authentication key (AK) is configured" in str(err.value)
+
+
+def test_downgraded_danish_frame_with_a_flipped_bit_is_refused() -> None:
+    """The reproduction of issue 10 item 4: 63,075 kWh became 10,800,493 kWh."""
+    apdu = bytearray(glo(0x20, DK_PLAIN))
+    # 1-1:1.8.0 is "06 00603EAA" (6,307,498 x 10 Wh); flip one bit of its second byte.
+    energy_at = len(apdu) - len(DK_PLAIN) + DK_PLAIN.index(bytes.fromhex("0101010800ff")) + 8
+    apdu[energy_at] ^= 0x40  # CTR: the same bit of the plaintext flips
+    honest = dk_session(Keys(ek=DK_EK)).decode_apdu(glo(0x20, DK_PLAIN))
+    forged = dk_session(Keys(ek=DK_EK)).decode_apdu(bytes(apdu))
+    assert honest is not None
+    assert forged is not None  # without an AK nothing can tell (the value is wrong)
+    assert honest.readings["1-1:1.8.0"].value == 63074980
+    assert forged.readings["1-1:1.8.0"].value == 0x20_3EAA * 10
+    results = Decoder(Keys(ek=DK_EK, ak=DK_AK), country="DK").decode_capture(
+        hdlc(LLC + bytes(apdu))
+    )
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.AUTH_FAILED]
+    assert not [r for r in results if isinstance(r, Message)]
 
 
 def test_encryption_only_plaintext_must_parse_completely() -> None:
@@ -654,27 +688,80 @@ def test_encryption_only_vector_sc21() -> None:
 def test_authentication_only() -> None:
     apdu = glo(0x10, DK_PLAIN)
     assert DK_PLAIN in apdu  # sent in clear, followed by the tag
-    check_dk(dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(apdu), notes=[])
+    message = dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(apdu)
+    check_dk(message, notes=[])
+    assert message is not None
+    assert message.security is not None
+    assert message.security.authenticated
     tampered = bytearray(apdu)
     tampered[apdu.index(DK_PLAIN) + 40] ^= 0x01
     with pytest.raises(AuthenticationError):
         dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(bytes(tampered))
     check_dk(dk_session(Keys(ek=DK_AK, ak=DK_EK)).decode_apdu(apdu), notes=["keys_swapped"])
     # Without both keys the tag cannot be checked; the data is in clear and must parse.
-    for keys in (Keys(), Keys(ek=DK_EK), Keys(ak=DK_AK)):
+    for keys in (Keys(), Keys(ek=DK_EK)):
         check_dk(dk_session(keys).decode_apdu(apdu), notes=["tag_not_verified"])
     with pytest.raises(WrongKeyError):
         dk_session(Keys()).decode_apdu(glo(0x10, DK_PLAIN + b"\x00"))
+    # An AK without the EK cannot check the tag: refused, not shown unverified.
+    with pytest.raises(AuthenticationError):
+        dk_session(Keys(ak=DK_AK)).decode_apdu(apdu)
+    # A profile that encrypts does not take data nobody can vouch for.
+    with pytest.raises(AuthenticationError):
+        DlmsSession(Keys(ek=DK_EK), require_encryption=True).decode_apdu(apdu)
+    verified = DlmsSession(Keys(ek=DK_EK, ak=DK_AK), require_encryption=True).decode_apdu(apdu)
+    check_dk(verified, notes=[])
 
 
 def test_no_security() -> None:
     apdu = glo(0x00, DK_PLAIN)
     assert apdu.endswith(DK_PLAIN)
-    for keys in (Keys(), Keys(ek=OTHER_KEY, ak=OTHER_KEY)):
-        check_dk(dk_session(keys).decode_apdu(apdu), notes=[])
+    message = dk_session(Keys(ek=OTHER_KEY)).decode_apdu(apdu)
+    check_dk(message, notes=[])
+    assert message is not None
+    assert message.security is not None
+    assert not message.security.authenticated
+    check_dk(dk_session(Keys()).decode_apdu(apdu), notes=[])
     for plain in (b"\xc4\x01\xc1\x00\x00", b""):
         with pytest.raises(UnsupportedError):
             dk_session(Keys()).decode_apdu(glo(0x00, plain))
+    # SC 0x00 is data in clear: refused with an AK, and when the profile encrypts.
+    for session in (
+        dk_session(Keys(ek=OTHER_KEY, ak=OTHER_KEY)),
+        DlmsSession(Keys(ek=DK_EK), require_encryption=True),
+    ):
+        with pytest.raises(AuthenticationError):
+            session.decode_apdu(apdu)
+
+
+def test_plain_notification_is_refused_with_an_ak_or_when_the_profile_encrypts() -> None:
+    assert no_list(KAIFA_LIST3).security is None
+    for session in (
+        DlmsSession(Keys(ak=DK_AK)),
+        DlmsSession(Keys(ek=DK_EK, ak=DK_AK)),
+        DlmsSession(Keys(), require_encryption=True),
+    ):
+        with pytest.raises(AuthenticationError) as err:
+            session.decode_apdu(KAIFA_LIST3)
+        assert err.value.code is ErrorCode.AUTH_FAILED
+    # The same inside general-block-transfer blocks and HDLC frames.
+    with pytest.raises(AuthenticationError):
+        DlmsSession(Keys(), require_encryption=True).decode_apdu(gbt(1, KAIFA_LIST1, last=True))
+    results = Decoder(Keys(), require_encryption=True).feed(hdlc(KAIFA_LIST3))
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.AUTH_FAILED]
+
+
+def test_ciphered_messages_say_how_they_were_protected() -> None:
+    message = dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(DK_APDU)
+    assert message is not None
+    assert message.security == Security(DK_TITLE.hex().upper(), 0x010F60A4, authenticated=True)
+    unverified = dk_session(Keys(ek=DK_EK)).decode_apdu(DK_APDU)
+    assert unverified is not None
+    assert unverified.security == Security(DK_TITLE.hex().upper(), 0x010F60A4, authenticated=False)
+    short = glo(0x30, DK_PLAIN, title=b"KAME", iv_title=bytes(8))
+    untitled = dk_session(Keys(ek=DK_EK, ak=DK_AK)).decode_apdu(short)
+    assert untitled is not None
+    assert untitled.security == Security(None, 0x010F60A4, authenticated=True)
 
 
 @pytest.mark.parametrize("sc", [0x80, 0x90, 0xA0, 0xB0])
@@ -772,7 +859,7 @@ def test_system_title_identifies_the_meter() -> None:
 
 
 def test_unused_keys_of_the_wrong_length_do_not_matter_for_clear_data() -> None:
-    check_dk(dk_session(Keys(ek=DK_EK, ak=DK_AK[:15])).decode_apdu(glo(0x00, DK_PLAIN)), notes=[])
+    check_dk(dk_session(Keys(ek=DK_EK[:15])).decode_apdu(glo(0x00, DK_PLAIN)), notes=[])
 
 
 def test_empty_hdlc_segments_are_rejected_not_collected() -> None:

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.coordinator import HanPortCoordinator
-from custom_components.han_port.guard import TotalGuard, Verdict
+from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.repairs import async_create_fix_flow
 
 from .common import Pty
@@ -261,3 +261,43 @@ async def test_reactive_energy_rise_limit_is_in_its_own_unit(
     assert state(hass, reactive) == "1000.0"
     await push(hass, coordinator, message(**{"1_0__3_8_0": (1_000_200, "varh")}))
     assert state(hass, reactive) == "1000.2"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), 1e16, -1e16, 10**400])
+def test_guard_drops_numbers_that_are_not_finite_or_sane(bad: float) -> None:
+    """NaN < last is false: without its own check a NaN would pass as 'not lower'."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    guard = TotalGuard(max_per_hour=1e12)
+    assert guard.check(bad, start) is Verdict.INVALID  # not even as a first value
+    assert guard.value is None
+    assert guard.check(10.0, start) is Verdict.ACCEPTED
+    assert guard.check(bad, start + timedelta(hours=1)) is Verdict.INVALID
+    assert guard.check(bad, start, force=True) is Verdict.INVALID
+    assert guard.value == 10.0
+    assert guard.held == 0  # never held for the user to accept
+    guard.seed(bad, start)  # a restored state that is not a number is ignored
+    assert guard.value == 10.0
+
+
+def test_sane_number() -> None:
+    assert sane_number(0)
+    assert sane_number(-MAX_MAGNITUDE)
+    assert sane_number(MAX_MAGNITUDE)
+    assert sane_number("text")
+    assert sane_number(None)
+    assert sane_number(True)  # noqa: FBT003 - not a number, not judged
+    assert not sane_number(MAX_MAGNITUDE * 10)
+    assert not sane_number(float("nan"))
+
+
+async def test_a_non_finite_total_never_reaches_the_sensor(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    await push(hass, coordinator, energy(1_000_000))
+    for bad in (float("nan"), float("inf"), 10**400):
+        await push(hass, coordinator, energy(bad))
+        assert state(hass, ENERGY) == "1000.0"
+    assert coordinator.counters.rejected == {"implausible": 3}
+    assert coordinator.data.readings[ENERGY].value == 1_000_000
+    await push(hass, coordinator, energy(1_000_100))
+    assert state(hass, ENERGY) == "1000.1"

@@ -336,3 +336,164 @@ async def test_a_decoder_bug_does_not_stop_the_reader(
     assert coordinator.counters.other >= 2
     assert caplog.text.count("the decoder failed") == 1
     assert coordinator.counters.ok >= 1
+
+
+async def test_a_bug_in_the_read_loop_reopens_the_port(
+    hass: HomeAssistant,
+    pty: Pty,
+    stop_tasks: list,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception escaping one connection's loop: logged once, the port is opened again."""
+    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    entry = await setup_entry(hass, pty.path)
+    coordinator = entry.runtime_data
+    original = coordinator._async_read
+    calls = 0
+
+    async def broken(*args: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            msg = "a bug in the loop"
+            raise RuntimeError(msg)
+        return await original(*args)
+
+    monkeypatch.setattr(coordinator, "_async_read", broken)
+    coordinator._task.cancel()  # restart the reader so that it runs the patched loop
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    await wait_for(lambda: coordinator.counters.ok >= 1)
+    assert coordinator.counters.reader_restarts >= 3  # the cancelled task, then two bugs
+    assert caplog.text.count("the reader failed; the port is opened again") == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unload_while_a_restart_waits(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "BACKOFF_START", 30.0)
+    entry = await setup_entry(hass, pty.path)
+    coordinator = entry.runtime_data
+    coordinator._task.cancel()
+    await wait_for(lambda: coordinator._restart is not None)
+    assert not coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert coordinator._restart is None
+    assert coordinator.reader_state == "stopped"
+
+
+async def test_an_open_but_silent_port_is_reopened_after_a_long_silence(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In case the connection died without a word (a TCP peer gone without FIN)."""
+    monkeypatch.setattr(const, "SILENT_REOPEN_AFTER", 0.6)
+    monkeypatch.setattr(const, "BACKOFF_START", 30.0)  # a reopen after silence does not wait
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    coordinator = entry.runtime_data
+    await wait_for(lambda: coordinator.counters.ok >= 1)
+    await meter.stop()
+    await wait_for(lambda: coordinator.counters.reconnects >= 1)
+    assert coordinator.counters.silent_periods == 1
+    meter.start_pty(pty)
+    await wait_for(lambda: coordinator.reader_state == "receiving")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_issues_from_before_a_restart_are_cleared_by_data(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=NL_ID, title="Meter", data={CONF_PORT: pty.path}
+    )
+    entry.add_to_hass(hass)
+    for kind in (ISSUE_SILENT, "port_unavailable", ISSUE_DECRYPTION):
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"{kind}_{entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=kind,
+        )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    issues = ir.async_get(hass)
+    await wait_for(lambda: entry.runtime_data.counters.ok >= 1)
+    for kind in (ISSUE_SILENT, "port_unavailable", ISSUE_DECRYPTION):
+        assert issues.async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}") is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_meter_issues_are_raised_once_and_only_when_they_explain(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.han_port.repairs import MeterIssues
+
+    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 10.0)
+    entry = MockConfigEntry(domain=DOMAIN, title="Meter", data={CONF_PORT: "/dev/x"})
+    entry.add_to_hass(hass)
+    issues = MeterIssues(hass, entry, "/dev/x", "ask")
+    registry = ir.async_get(hass)
+    issues.check_silent(5.0, cannot_open=False)
+    assert not registry.issues
+    issues.raise_issue("counter_reset")
+    issues.raise_issue("counter_reset")
+    issue = registry.async_get_issue(DOMAIN, f"counter_reset_{entry.entry_id}")
+    assert issue.is_fixable
+    assert issue.data == {"entry_id": entry.entry_id, "kind": "counter_reset"}
+    # The meter talks (its frames are refused for another reason): not "silent".
+    issues.check_silent(20.0, cannot_open=False)
+    assert issues.is_open("counter_reset")
+    assert not issues.is_open(ISSUE_SILENT)
+    issues.clear("counter_reset")
+    issues.check_silent(20.0, cannot_open=True)
+    assert issues.is_open("port_unavailable")
+    issues.check_silent(20.0, cannot_open=False)
+    assert not issues.is_open(ISSUE_SILENT)  # one of the two is enough
+    assert len(registry.issues) == 1
+
+
+def test_health_logs_why_a_meter_went_unavailable(caplog: pytest.LogCaptureFixture) -> None:
+    from custom_components.han_port.health import ReaderHealth
+
+    health = ReaderHealth("/dev/ttyUSB0")
+    health.lost("cannot_open_port", "[Errno 2] No such file or directory")
+    health.lost("something_new")
+    assert "the port cannot be opened ([Errno 2] No such file or directory)" in caplog.text
+    assert "is unavailable: something_new" in caplog.text
+
+
+async def test_a_port_error_while_reading_reopens_the_port(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError on the open port (here: writing a receiver's setup): unavailable, reopen."""
+    from custom_components.han_port import coordinator as module
+
+    failures = 0
+    original = module.start_receiver
+
+    def failing(*args: Any) -> None:
+        nonlocal failures
+        failures += 1
+        if failures == 1:
+            raise OSError(5, "Input/output error")
+        original(*args)
+
+    monkeypatch.setattr(module, "start_receiver", failing)
+    meter = Meter([P1_NL])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await setup_entry(hass, pty.path)
+    coordinator = entry.runtime_data
+    await wait_for(lambda: coordinator.counters.ok >= 1)
+    assert coordinator.counters.reconnects == 1
+    assert failures == 2
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -11,6 +11,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from .const import DOMAIN
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
 from .entity import meter_device_info
+from .replay_store import async_remove_store
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -23,6 +24,7 @@ __all__ = ["HanPortConfigEntry"]
 async def async_setup_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> bool:
     """Open the meter's port, add its sensors and start reading."""
     coordinator = HanPortCoordinator(hass, entry)
+    await coordinator.async_load()
     try:
         connection = await coordinator.async_open()
     except OSError as err:
@@ -64,8 +66,9 @@ async def async_remove_config_entry_device(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> None:
-    """Remove the entry's repair issues with it (their ids all end with the entry id)."""
+    """Remove the entry's repair issues (their ids end with the entry id) and its store."""
     suffix = f"_{entry.entry_id}"
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.endswith(suffix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+    await async_remove_store(hass, entry.entry_id)

@@ -7,8 +7,11 @@ logs or formats key material: keys travel as ``Keys`` (whose repr hides the byte
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+import os
+from pathlib import Path
 import re
+import stat
 import string
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +23,7 @@ from .const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
     CONF_EK,
+    CONF_FORMAT,
     CONF_METER_ID,
     CONF_PARITY,
     CONF_PROFILE,
@@ -30,18 +34,31 @@ from .const import (
     RECEIVERS,
 )
 from .han.decoder import Decoder
+from .han.framing import FrameKind
 from .han.model import Keys, Message, Rejected
-from .han.profiles import PROFILES_BY_ID, Parity, Profile, SerialSettings, get_profile
+from .han.profiles import PROFILES_BY_ID, KeyNeed, Parity, Profile, SerialSettings, get_profile
 from .han.wmbus import WmbusDecoder
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Mapping, Sequence
 
+    from .han.replay import ReplayGuard
+
 #: URL schemes whose line settings mean nothing (the far end sets them).
 _NETWORK_SCHEMES = ("socket://", "tcp://")
 _HEX = frozenset(string.hexdigits)
 _SEPARATORS = re.compile(r"[\s:\-]")
+#: What detection stores as the entry's format (``Message.format``) -> the framers that
+#: carry it. Reading only those keeps a '/' in binary DLMS data from starting a P1
+#: candidate, and DLMS's inner ``DB 08`` from passing for an encrypted P1 envelope.
+_FORMAT_KINDS: dict[str, tuple[FrameKind, ...]] = {
+    "p1": (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM),
+    "dlms": (FrameKind.HDLC, FrameKind.MBUS),
+}
+#: Device majors of pseudo-terminal slaves (Linux Documentation/admin-guide/devices.txt:
+#: 3 = BSD-style ttyp*, 136-143 = Unix98 /dev/pts/*).
+_PTY_MAJORS = frozenset({3, *range(136, 144)})
 
 
 class FeedDecoder(Protocol):
@@ -111,10 +128,16 @@ class MeterConfig:
     meter_id: str | None = None
     receiver: str = DEFAULT_RECEIVER
     settings: SerialSettings | None = None
+    #: The format detection found ("p1", "dlms"); the reader then tries only its framers.
+    format: str | None = None
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> MeterConfig:
-        """Build from config entry data (keys stored as hex)."""
+    def from_data(cls, data: Mapping[str, Any], *, with_format: bool = False) -> MeterConfig:
+        """Build from config entry data (keys stored as hex).
+
+        ``with_format`` applies the format detection found (the running reader); the
+        flows leave it out so that detecting again can find another format.
+        """
         profile_id = data.get(CONF_PROFILE, DEFAULT_PROFILE)
         profile = PROFILES_BY_ID.get(profile_id) or get_profile(DEFAULT_PROFILE)
         settings = None
@@ -135,6 +158,7 @@ class MeterConfig:
             meter_id=data.get(CONF_METER_ID) or None,
             receiver=data.get(CONF_RECEIVER, DEFAULT_RECEIVER),
             settings=settings,
+            format=(data.get(CONF_FORMAT) or None) if with_format else None,
         )
 
     @property
@@ -155,14 +179,34 @@ class MeterConfig:
             return serial[:1]
         return serial
 
-    def new_decoder(self) -> FeedDecoder:
-        """A fresh decoder for this meter (one per connection)."""
+    @property
+    def formats(self) -> tuple[FrameKind, ...] | None:
+        """The framers to try: the profile's, narrowed to the detected format if known."""
+        allowed = self.profile.formats or None
+        kinds = _FORMAT_KINDS.get(self.format or "")
+        if kinds is None:
+            return allowed
+        narrowed = tuple(kind for kind in (allowed or kinds) if kind in kinds)
+        return narrowed or allowed
+
+    @property
+    def require_encryption(self) -> bool:
+        """The profile's meters encrypt: a frame in clear is refused (a downgrade)."""
+        return self.profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+
+    def new_decoder(self, replay: ReplayGuard | None = None) -> FeedDecoder:
+        """A fresh decoder for this meter (one per connection).
+
+        ``replay`` is the entry's replay guard, kept across connections and restarts.
+        """
         if self.wireless:
             return self.new_wmbus_decoder(self.meter_id)
         return Decoder(
             self.keys,
             country=self.profile.country,
-            formats=self.profile.formats or None,
+            formats=self.formats,
+            require_encryption=self.require_encryption,
+            replay=replay,
         )
 
     def new_wmbus_decoder(self, meter_id: str | None) -> WmbusDecoder:
@@ -175,10 +219,36 @@ class MeterConfig:
         )
 
 
+def is_pty(port: str) -> bool:
+    """True for a pseudo-terminal (socat, a simulator, a ser2net PTY): it has no line."""
+    try:
+        mode = Path(port).stat()
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode.st_mode) and os.major(mode.st_rdev) in _PTY_MAJORS
+
+
+def line_settings(port: str, settings: SerialSettings) -> SerialSettings:
+    """The settings to open ``port`` with: 8N1 on a pseudo-terminal.
+
+    A PTY has no line, and Linux keeps it at 8 data bits without parity whatever is asked
+    (drivers/tty/pty.c, ``pty_set_termios``). glibc's ``tcsetattr`` reads the settings back
+    and fails with EINVAL when the only change asked for was PARENB or CSIZE and it did not
+    stick: so the first open of a PTY at 8E1 works (the speed changes too) and every
+    reopen at 8E1 fails (issue 10 item 8). Asking for what the PTY does anyway avoids it.
+    """
+    if settings.parity is Parity.NONE and settings.bytesize == 8:
+        return settings
+    if is_network_port(port) or not is_pty(port):
+        return settings
+    return replace(settings, parity=Parity.NONE, bytesize=8)
+
+
 async def open_port(
     port: str, settings: SerialSettings
 ) -> tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]:
     """Open a serial device or URL with these line settings (OSError when it cannot)."""
+    settings = line_settings(port, settings)
     try:
         return await serialx.open_serial_connection(
             url=port,

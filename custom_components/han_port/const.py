@@ -44,11 +44,23 @@ RECEIVERS: Final[dict[str, int | None]] = {
 }
 DEFAULT_RECEIVER: Final = "im871a"
 
-#: Reconnect back-off: first wait, doubled up to the maximum (seconds).
+#: Reconnect back-off: first wait, doubled up to the maximum (seconds); back to the first
+#: wait once a message decodes.
 BACKOFF_START: Final = 1.0
 BACKOFF_MAX: Final = 60.0
 #: The meter is "silent" after this many push intervals without a decoded frame.
 SILENCE_INTERVALS: Final = 3
+#: A port that is open but silent stays open (closing it would lose the frames of a meter
+#: that resumes); it is reopened only after this many seconds of silence, in case the
+#: connection died without a word (a TCP peer gone without FIN).
+SILENT_REOPEN_AFTER: Final = 120.0
+#: Fewest seconds between two state writes of an entry while frames flood in (a meter, or
+#: a fault, sending 100 frames/s must not write 1,000 states/s). Real meters push at most
+#: once a second, so they are never held back.
+PUBLISH_MIN_INTERVAL: Final = 0.25
+#: Authenticated frames refused as replayed, in a row, before the user is asked whether
+#: the meter's counter was reset.
+REPLAY_ISSUE_AFTER: Final = 3
 #: A repair issue is raised when a meter that worked has been silent this long (seconds).
 SILENT_ISSUE_AFTER: Final = 900.0
 #: Consecutive key failures (no decoded frame in between) that start re-authentication.
@@ -64,5 +76,7 @@ RECENT_FRAMES: Final = 10
 
 # Repair issue ids (suffixed with the entry id).
 ISSUE_SILENT: Final = "meter_silent"
+ISSUE_PORT: Final = "port_unavailable"
 ISSUE_DECRYPTION: Final = "decryption_failing"
 ISSUE_TOTAL: Final = "total_held"
+ISSUE_COUNTER_RESET: Final = "counter_reset"

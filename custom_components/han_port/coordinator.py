@@ -1,26 +1,38 @@
 """Push coordinator: one background task per meter reads the port and publishes messages.
 
 The meter pushes a frame every few seconds; there is no polling. The task opens the port,
-feeds a decoder and calls ``async_set_updated_data`` for every decoded message. When the
-port fails or the meter is silent for ``SILENCE_INTERVALS`` push intervals, entities go
-unavailable and the task reconnects with a back-off from 1 s doubling to 60 s.
+feeds a decoder, and publishes what decodes. It never stops on one bad frame:
+
+* a decoder bug drops the bytes and starts a fresh decoder; a failure while handling or
+  publishing one message is logged once (with its traceback), counted, and reading goes
+  on; a message with a non-finite or absurdly large number is refused as ``implausible``;
+* if the task itself ever ends other than by unload, entities go unavailable and it is
+  started again with back-off.
+
+Ports: one that cannot be opened is retried with a back-off (1 s doubling to 60 s, back to
+1 s once a message decodes). A port that is open but silent stays open (frames sent while
+it was closed would be lost) and is reopened only after ``SILENT_REOPEN_AFTER`` seconds.
+
+The event loop: each read takes what is buffered, every message in it is merged, the
+entities are written once (at most every ``PUBLISH_MIN_INTERVAL`` s in a flood), and the
+task yields before the next read.
+
+Replay protection: the entry keeps one guard across connections and restarts
+(``replay_store``); only the user can accept that the meter's counter went back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 import contextlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.typing import UNDEFINED
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
 import serialx
 
 from . import const
@@ -34,12 +46,14 @@ from .const import (
     DEFAULT_SCALE,
     DOMAIN,
     ISSUE_DECRYPTION,
-    ISSUE_SILENT,
-    ISSUE_TOTAL,
     LOGGER,
-    RECENT_FRAMES,
 )
-from .han.model import ErrorCode, Message, MeterIdentity, Reading, Rejected
+from .data import MeterData
+from .guard import sane_number
+from .han.model import ErrorCode, Message, MeterIdentity, Rejected
+from .health import KEY_CODES, ReaderHealth
+from .repairs import MeterIssues
+from .replay_store import EntryReplay
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,58 +61,12 @@ if TYPE_CHECKING:
 
     from .connection import FeedDecoder
 
+__all__ = ["HanPortConfigEntry", "HanPortCoordinator", "MeterData"]
+
 type HanPortConfigEntry = ConfigEntry[HanPortCoordinator]
 type _Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
 
 _READ_SIZE = 4096
-_KEY_CODES = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY, ErrorCode.NO_KEY})
-#: Decoder notes that deserve one warning while the entry is loaded (``%s``: the port).
-_NOTE_WARNINGS = {
-    "keys_swapped": (
-        "Meter on %s: the encryption and authentication keys are swapped in the "
-        "configuration; decoding works, but re-enter them the other way round"
-    ),
-    "tag_not_verified": (
-        "Meter on %s: no authentication key (AK) is configured, so the authentication "
-        "tag of its frames cannot be checked (only that they decrypt to valid data); "
-        "add the AK with Reconfigure"
-    ),
-}
-
-
-@dataclass(slots=True)
-class MeterData:
-    """Everything the meter has said so far; each message updates the registers it carries."""
-
-    readings: dict[str, Reading] = field(default_factory=dict)
-    meter: MeterIdentity = field(default_factory=MeterIdentity)
-    format: str | None = None
-    timestamp: datetime | None = None
-    messages: int = 0
-
-
-@dataclass(slots=True)
-class Counters:
-    """Frame counters for diagnostics."""
-
-    ok: int = 0
-    checksum: int = 0
-    auth: int = 0
-    other: int = 0
-    energy_dropped: int = 0
-    reconnects: int = 0
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FrameLog:
-    """One frame, for diagnostics: never its bytes."""
-
-    at: datetime
-    format: str
-    size: int
-    result: str
 
 
 class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
@@ -116,29 +84,34 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             update_interval=None,
             always_update=True,
         )
-        self.meter = MeterConfig.from_data(entry.data)
+        self.meter = MeterConfig.from_data(entry.data, with_format=True)
         self.meter_key: str = entry.unique_id or entry.entry_id
         self.min_interval = float(entry.options.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL))
         self.scale = float(entry.options.get(CONF_SCALE, DEFAULT_SCALE))
         self.fuse = int(entry.options.get(CONF_FUSE, DEFAULT_FUSE))
         self.data = MeterData()
-        self.counters = Counters()
-        self.recent: deque[FrameLog] = deque(maxlen=RECENT_FRAMES)
+        self.health = ReaderHealth(self.port_label)
+        self.counters = self.health.counters
+        self.recent = self.health.recent
         self.connected = False
+        #: What the reader is doing: starting, opening, cannot_open, open, receiving,
+        #: silent (open, nothing decoded), stopped.
+        self.reader_state = "starting"
         self.decoder: FeedDecoder | None = None
+        self.issues = MeterIssues(hass, entry, self.port_label, self.meter.profile.activation)
+        self.replay = EntryReplay(hass, entry.entry_id, self.issues)
+        #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
+        self.accept_lower: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._restart: CALLBACK_TYPE | None = None
         self._lost = False
         self._last_message: float | None = None
         self._backoff = const.BACKOFF_START
         self._key_failures = 0
         self._reauth_started = False
-        self._notes_logged: set[str] = set()  # decoder notes already warned about
-        self._decoder_bug_logged = False
-        self._silent_issue = False
-        self._decrypt_issue = False
-        #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
-        self.accept_lower: set[str] = set()
         self._last_publish = 0.0
+        self._force_publish = False
         self._pending: CALLBACK_TYPE | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -153,6 +126,10 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         """The port for logs and diagnostics, with any credentials in a URL removed."""
         return str(serialx.redact_uri(self.meter.port))
 
+    async def async_load(self) -> None:
+        """Read what the entry stored (the replay counters) before the first frame."""
+        await self.replay.async_load()
+
     async def async_open(self) -> _Connection:
         """Open the port with the entry's serial settings (OSError when it cannot)."""
         return await open_port(self.meter.port, self.meter.candidate_settings()[0])
@@ -160,18 +137,25 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     @callback
     def start(self, connection: _Connection | None) -> None:
         """Start the reader task, with an already open port when there is one."""
-        self._task = self.config_entry.async_create_background_task(
+        self._stopping = False
+        self._cancel_restart()
+        self._task = task = self.config_entry.async_create_background_task(
             self.hass, self._async_run(connection), f"{DOMAIN} reader {self.port_label}"
         )
+        task.add_done_callback(self._reader_done)
 
     async def async_stop(self) -> None:
-        """Stop the reader task and close the port."""
+        """Stop the reader task, close the port and store the replay counters."""
+        self._stopping = True
         self._cancel_pending()
+        self._cancel_restart()
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.reader_state = "stopped"
+        await self.replay.async_flush()
 
     @contextlib.asynccontextmanager
     async def async_port_released(self) -> AsyncIterator[None]:
@@ -188,6 +172,30 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
         return self.data
 
+    @callback
+    def _reader_done(self, task: asyncio.Task[None]) -> None:
+        """The reader task ended: unless it was stopped, mark unavailable and restart it."""
+        if task is not self._task or self._stopping or self.hass.is_stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        self.counters.reader_restarts += 1
+        self.health.bug("task", error)
+        self._set_lost("reader_error")
+        delay, self._backoff = self._backoff, min(self._backoff * 2, const.BACKOFF_MAX)
+        self._restart = async_call_later(self.hass, delay, self._restart_reader)
+
+    @callback
+    def _restart_reader(self, _now: datetime) -> None:
+        self._restart = None
+        if not self._stopping:
+            self.start(None)
+
+    @callback
+    def _cancel_restart(self) -> None:
+        if self._restart is not None:
+            self._restart()
+            self._restart = None
+
     # ------------------------------------------------------------------ the reader
 
     async def _async_run(self, connection: _Connection | None) -> None:
@@ -196,30 +204,39 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 connection = await self._async_connect()
             reader, writer = connection
             self.connected = True
+            self.reader_state = "open"
             try:
                 reason = await self._async_read(reader, writer)
             except OSError:
                 reason = "port_error"
+            except Exception as err:  # noqa: BLE001 - a bug here must not end the reader
+                self.counters.reader_restarts += 1
+                self.health.bug("loop", err)
+                reason = "reader_error"
             finally:
                 self.connected = False
                 await close_port(writer)
             connection = None
             self._set_lost(reason)
-            await self._async_backoff()
+            if reason != "silent":  # open but silent: reopen at once, nothing to wait for
+                await self._async_backoff()
 
     async def _async_connect(self) -> _Connection:
         while True:
+            self.reader_state = "opening"
             try:
                 connection = await self.async_open()
-            except OSError:
-                self._set_lost("port_error")
+            except OSError as err:
+                self.counters.open_failures += 1
+                self.reader_state = "cannot_open"
+                self._set_lost("cannot_open_port", detail=str(err))
+                self._check_silent_issue()
                 await self._async_backoff()
                 continue
             self.counters.reconnects += 1
             return connection
 
     async def _async_backoff(self) -> None:
-        self._check_silent_issue()
         await asyncio.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, const.BACKOFF_MAX)
 
@@ -227,83 +244,104 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self, reader: asyncio.StreamReader, writer: serialx.SerialStreamWriter[Any]
     ) -> str:
         loop = self.hass.loop
-        self.decoder = decoder = self.meter.new_decoder()
-        start_receiver(decoder, writer)
-        connected_at = loop.time()
+        self.decoder = self.meter.new_decoder(self.replay.guard)
+        start_receiver(self.decoder, writer)
+        opened_at = loop.time()
         while True:
-            since = max(self._last_message or connected_at, connected_at)
-            timeout = max(since + self.silence - loop.time(), 0)
+            since = self._since(opened_at)
+            if self._lost:
+                wait = since + const.SILENT_REOPEN_AFTER - loop.time()
+                if wait <= 0:
+                    return "silent"  # in case the connection died without a word
+                wait = min(wait, self.silence)
+            else:
+                wait = since + self.silence - loop.time()
             try:
-                data = await asyncio.wait_for(reader.read(_READ_SIZE), timeout)
+                data = await asyncio.wait_for(reader.read(_READ_SIZE), max(wait, 0))
             except TimeoutError:
-                return "silent"
+                if not self._lost and loop.time() - self._since(opened_at) >= self.silence:
+                    self.counters.silent_periods += 1
+                    self.reader_state = "silent"
+                    self._set_lost("silent")
+                self._check_silent_issue()
+                continue
             if not data:
                 return "port_closed"
+            self._feed(data)
+            await asyncio.sleep(0)  # let the loop breathe between chunks, however fast they come
+
+    def _since(self, opened_at: float) -> float:
+        """Loop time of the last decoded message on this connection (or of the opening)."""
+        return max(self._last_message or opened_at, opened_at)
+
+    @callback
+    def _feed(self, data: bytes) -> None:
+        """Decode one chunk, take every result in order, then write the entities once."""
+        decoder = self.decoder
+        assert decoder is not None
+        try:
+            results = decoder.feed(data)
+        except Exception as err:  # noqa: BLE001 - a decoder bug must not stop the reader
+            self.health.refused("decoder_error")
+            self.health.bug("decoder", err, len(data))
+            self.decoder = self.meter.new_decoder(self.replay.guard)
+            return
+        accepted = False
+        for result in results:
             try:
-                results = decoder.feed(data)
-            except Exception:  # noqa: BLE001 - a decoder bug must not stop the reader
-                decoder = self._decoder_failed(len(data))
-                continue
-            for result in results:
                 if isinstance(result, Message):
-                    self._handle_message(result)
+                    accepted = self._accept(result) or accepted
                 else:
                     self._handle_rejected(result)
-
-    def _decoder_failed(self, size: int) -> FeedDecoder:
-        """Log a decoder bug once (with its traceback), count it, and start a fresh decoder."""
-        self.counters.other += 1
-        self.counters.last_error = "decoder_error"
-        self.counters.last_error_at = dt_util.utcnow()
-        if not self._decoder_bug_logged:
-            self._decoder_bug_logged = True
-            LOGGER.exception(
-                "Meter on %s: the decoder failed on %d bytes; they were dropped. Please report "
-                "this with the integration's diagnostics",
-                self.port_label,
-                size,
-            )
-        self.decoder = decoder = self.meter.new_decoder()
-        return decoder
+            except Exception as err:  # noqa: BLE001 - one message must not stop the reader
+                self.counters.publish_errors += 1
+                self.health.bug("result", err)
+        if accepted:
+            self._publish(cap=True)
 
     # ------------------------------------------------------------------ results
 
     @callback
     def _handle_message(self, message: Message) -> None:
-        now = self.hass.loop.time()
-        self.counters.ok += 1
-        self.recent.append(FrameLog(dt_util.utcnow(), message.format, message.size, "ok"))
-        self._last_message = now
+        """Take one message and write the entities (the reader batches; tests use this)."""
+        if self._accept(message):
+            self._publish()
+
+    @callback
+    def _accept(self, message: Message) -> bool:
+        """Merge a decoded message into the meter's data; False when it is refused."""
+        bad = next((r.obis for r in message.readings.values() if not sane_number(r.value)), None)
+        if bad is not None:
+            self.health.implausible(message, bad)
+            return False
+        self.health.accepted(message)
+        self._last_message = self.hass.loop.time()
         self._backoff = const.BACKOFF_START
         self._key_failures = 0
         self._reauth_started = False
-        for note in message.notes:
-            if note in _NOTE_WARNINGS and note not in self._notes_logged:
-                self._notes_logged.add(note)
-                LOGGER.warning(_NOTE_WARNINGS[note], self.port_label)
+        self.reader_state = "receiving"
+        self.replay.accepted(message)
         if self._lost:
             self._lost = False
+            self._force_publish = True
             LOGGER.info("Meter on %s is sending data again", self.port_label)
-        self._clear_issues()
+        self.issues.clear_on_data()
         data = self.data
-        first = data.messages == 0
-        if self._merge(data, message):
+        if data.messages == 0:
+            self._force_publish = True
+        if data.merge(message):
             self._update_device(data.meter)
-        self._publish(data, force=first or not self.last_update_success)
+        return True
 
     @callback
     def _handle_rejected(self, rejected: Rejected) -> None:
         code = rejected.code
-        self.recent.append(FrameLog(dt_util.utcnow(), rejected.format, rejected.size, code))
-        if code is ErrorCode.CHECKSUM:
-            self.counters.checksum += 1
-        elif code in _KEY_CODES:
-            self.counters.auth += 1
-        else:
-            self.counters.other += 1
-        self.counters.last_error = code.value
-        self.counters.last_error_at = dt_util.utcnow()
-        if code not in _KEY_CODES:
+        self.health.refused(code.value, rejected)
+        if code is ErrorCode.REPLAYED:
+            if self.replay.refused(self.port_label):
+                self._set_lost("replayed")
+            return
+        if code not in KEY_CODES:
             return
         self._key_failures += 1
         if self._key_failures >= const.AUTH_FAILURE_LIMIT and not self._reauth_started:
@@ -316,33 +354,26 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 code.value,
             )
             self._set_lost("auth_failed", log=False)
-            self._create_issue(ISSUE_DECRYPTION)
+            self.issues.raise_issue(ISSUE_DECRYPTION)
             self.config_entry.async_start_reauth(self.hass)
 
-    def _merge(self, data: MeterData, message: Message) -> bool:
-        data.readings.update(message.readings)
-        changed = False
-        for name in ("meter_id", "manufacturer", "model", "list_id", "system_title"):
-            value = getattr(message.meter, name)
-            if value and getattr(data.meter, name) != value:
-                setattr(data.meter, name, value)
-                changed = changed or name in ("meter_id", "manufacturer", "model")
-        data.format = message.format
-        if message.timestamp is not None:
-            data.timestamp = message.timestamp
-        data.messages += 1
-        return changed
+    # ------------------------------------------------------------------ publishing
 
     @callback
-    def _publish(self, data: MeterData, *, force: bool = False) -> None:
+    def _publish(self, *, cap: bool = False) -> None:
+        """Write the entities now, or once the publish interval has passed.
+
+        ``cap`` (the reader) adds ``PUBLISH_MIN_INTERVAL`` to the user's minimum interval.
+        """
+        force = self._force_publish or not self.last_update_success
+        self._force_publish = False
         loop = self.hass.loop
-        wait = self._last_publish + self.min_interval - loop.time()
-        if force or self.min_interval <= 0 or wait <= 0:
+        interval = max(self.min_interval, const.PUBLISH_MIN_INTERVAL if cap else 0.0)
+        wait = self._last_publish + interval - loop.time()
+        if force or interval <= 0 or wait <= 0:
             self._cancel_pending()
-            self._last_publish = loop.time()
-            self.async_set_updated_data(data)
+            self._write()
             return
-        self.data = data
         if self._pending is None:
             self._pending = async_call_later(self.hass, wait, self._publish_pending)
 
@@ -356,18 +387,35 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     def _publish_pending(self, _now: datetime) -> None:
         self._pending = None
         if not self._lost:
-            self._last_publish = self.hass.loop.time()
-            self.async_set_updated_data(self.data)
+            self._write()
+
+    @callback
+    def _write(self) -> None:
+        """What ``async_set_updated_data`` does, without its debug line per frame."""
+        self._last_publish = self.hass.loop.time()
+        self.last_update_success = True
+        self.last_exception = None
+        self.async_update_listeners()
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Update every listener; one that fails is logged and counted, the rest still run."""
+        for update_callback, _ in list(self._listeners.values()):
+            try:
+                update_callback()
+            except Exception as err:  # noqa: BLE001 - one entity must not stop the others
+                self.counters.publish_errors += 1
+                self.health.bug("publish", err)
 
     # ------------------------------------------------------------------ availability
 
     @callback
-    def _set_lost(self, reason: str, *, log: bool = True) -> None:
+    def _set_lost(self, reason: str, *, log: bool = True, detail: str | None = None) -> None:
         if self._lost:
             return
         self._lost = True
         if log:
-            LOGGER.warning("Meter on %s is unavailable: %s", self.port_label, reason)
+            self.health.lost(reason, detail)
         self._cancel_pending()
         # Not async_set_update_error: it logs its own "Error requesting" line at error level.
         self.last_exception = UpdateFailed(
@@ -390,63 +438,25 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
 
     # ------------------------------------------------------------------ repairs
 
-    def _issue_id(self, kind: str) -> str:
-        return f"{kind}_{self.config_entry.entry_id}"
-
     @callback
     def _check_silent_issue(self) -> None:
-        if self._silent_issue or self._last_message is None:
-            return
-        if self.hass.loop.time() - self._last_message >= const.SILENT_ISSUE_AFTER:
-            self._create_issue(ISSUE_SILENT)
-
-    @callback
-    def _create_issue(self, kind: str) -> None:
-        if kind == ISSUE_SILENT:
-            self._silent_issue = True
-        else:
-            self._decrypt_issue = True
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id(kind),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=kind,
-            translation_placeholders={
-                "title": self.config_entry.title,
-                "port": self.port_label,
-                "activation": self.meter.profile.activation,
-            },
-        )
+        if self._last_message is not None:
+            silent_for = self.hass.loop.time() - self._last_message
+            self.issues.check_silent(silent_for, cannot_open=self.reader_state == "cannot_open")
 
     def total_issue_id(self, obis: str) -> str:
         """The repair issue of a held total (one per register and entry)."""
-        return self._issue_id(f"{ISSUE_TOTAL}_{obis}")
+        return self.issues.total_issue_id(obis)
 
     @callback
     def total_held(self, obis: str, name: str, held: str, reported: str) -> None:
         """A total keeps reporting what Home Assistant cannot follow: ask the user."""
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self.total_issue_id(obis),
-            is_fixable=True,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_TOTAL,
-            translation_placeholders={
-                "title": self.config_entry.title,
-                "sensor": name,
-                "held": held,
-                "reported": reported,
-            },
-            data={"entry_id": self.config_entry.entry_id, "obis": obis},
-        )
+        self.issues.total_held(obis, name, held, reported)
 
     @callback
     def total_follows(self, obis: str) -> None:
         """The total is consistent again (or the user accepted it): drop its issue."""
-        ir.async_delete_issue(self.hass, DOMAIN, self.total_issue_id(obis))
+        self.issues.total_follows(obis)
 
     @callback
     def async_accept_lower(self, obis: str) -> None:
@@ -454,11 +464,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self.accept_lower.add(obis)
         self.async_update_listeners()
 
-    @callback
-    def _clear_issues(self) -> None:
-        if self._silent_issue:
-            self._silent_issue = False
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SILENT))
-        if self._decrypt_issue:
-            self._decrypt_issue = False
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_DECRYPTION))
+    async def async_accept_counter_reset(self) -> None:
+        """The user confirmed the meter's counter went back: its next counter is the start."""
+        await self.replay.async_accept_reset()
+        LOGGER.info("Meter on %s: the counter reset was accepted", self.port_label)

@@ -58,6 +58,7 @@ async def async_get_config_entry_diagnostics(
             "settings": str(coordinator.meter.candidate_settings()[0]),
         },
         "connected": coordinator.connected,
+        "reader": coordinator.reader_state,
         "available": coordinator.last_update_success,
         "detected_format": data.format,
         "meter": async_redact_data(asdict(data.meter), TO_REDACT),
@@ -73,6 +74,12 @@ async def async_get_config_entry_diagnostics(
             for frame in coordinator.recent
         ],
         "decoder": _decoder_info(coordinator.decoder),
+        # Senders are counted, never named (a system title identifies the meter).
+        "replay_protection": {
+            "senders": len(coordinator.replay.guard.counters),
+            "refusing": len(coordinator.replay.guard.refused),
+            "refused_in_row": coordinator.replay.refused_in_row,
+        },
         "registers": {
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())

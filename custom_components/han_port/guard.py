@@ -4,12 +4,16 @@ A lower value is never published: a corrupt-but-valid frame, a decoder change or
 meter would otherwise make the Energy dashboard count the whole register again. A rise faster
 than any household can consume is held the same way. When the meter keeps reporting such a
 value, the sensor raises a repair issue and only the user can accept it.
+
+Only finite numbers of a sane size ever pass: ``NaN < last`` is false, so a NaN would
+otherwise slip through every comparison (and Home Assistant refuses a non-finite state).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +21,22 @@ if TYPE_CHECKING:
 
 #: A rise is implausible when it is more than this much above ``max_per_hour * hours``.
 _SLACK_HOURS = 0.001
+#: Largest magnitude a published number may have. Real registers stay below 1e10 (the
+#: largest in the vectors: 1.4e9 varh); 1e15 is still exact in a float (below 2**53),
+#: while a 400-digit P1 value would overflow the conversion to float.
+MAX_MAGNITUDE = 1e15
+
+
+def sane_number(value: object) -> bool:
+    """True for an int or float that is finite and at most ``MAX_MAGNITUDE`` in size.
+
+    Anything else (bool, text, None) is not a number and is not judged here: True.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
 
 
 class Verdict(StrEnum):
@@ -25,6 +45,8 @@ class Verdict(StrEnum):
     ACCEPTED = "accepted"
     LOWER = "lower"
     JUMP = "jump"
+    #: Not a finite number of a sane size: dropped, never held for the user to accept.
+    INVALID = "invalid"
 
 
 @dataclass(slots=True)
@@ -40,6 +62,8 @@ class TotalGuard:
 
     def seed(self, value: float, at: datetime) -> None:
         """Start from a value Home Assistant already has (restored after a restart)."""
+        if not sane_number(value):
+            return
         self.value = value
         self.at = at
         self.held = 0
@@ -47,6 +71,8 @@ class TotalGuard:
 
     def check(self, value: float, now: datetime, *, force: bool = False) -> Verdict:
         """Accept ``value`` if it keeps the total monotonic and plausible."""
+        if not sane_number(value):
+            return Verdict.INVALID
         last, at = self.value, self.at
         if force or last is None or at is None:
             self.seed(value, now)

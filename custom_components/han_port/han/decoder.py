@@ -13,6 +13,7 @@ from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
 from .framing import Frame, FrameKind
 from .model import (
+    AuthenticationError,
     ErrorCode,
     HanError,
     Keys,
@@ -26,6 +27,7 @@ from .model import (
 from .p1 import P1Framer
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
 from .p1_session import P1Session
+from .replay import ReplayGuard
 from .stream import StreamReader
 
 if TYPE_CHECKING:
@@ -40,6 +42,12 @@ class Decoder:
 
     ``country`` is the user's profile choice (ISO code such as "NO", "SE"); it decides
     maker-specific scaling where the bytes alone cannot (Kamstrup NO vs SE lists).
+
+    Security: with an AK configured, or with ``require_encryption`` (the profile's meters
+    encrypt), a plain P1 telegram is refused (``auth_failed``), and the DLMS session refuses
+    unauthenticated or clear DLMS data the same way. Authenticated messages pass the
+    ``replay`` guard (one per decoder unless the caller shares one across reconnects): a
+    counter that does not rise is refused (``replayed``).
     """
 
     def __init__(
@@ -48,12 +56,16 @@ class Decoder:
         *,
         country: str | None = None,
         formats: tuple[FrameKind, ...] | None = None,
+        require_encryption: bool = False,
+        replay: ReplayGuard | None = None,
     ) -> None:
         """Create a decoder; ``formats`` limits which framers are tried (default: all)."""
         self.keys = keys or Keys()
         self.country = country
+        self.require_encryption = require_encryption
+        self.replay = replay if replay is not None else ReplayGuard()
         self._p1 = P1Session(self.keys, country=country)
-        self._dlms = DlmsSession(self.keys, country=country)
+        self._dlms = DlmsSession(self.keys, country=country, require_encryption=require_encryption)
         framers: list[Framer] = [
             StoenFramer(),
             P1Framer(),
@@ -134,15 +146,27 @@ class Decoder:
     def decode_frame(self, frame: Frame) -> Result | None:
         """Decode one verified frame; None while a segmented message is incomplete."""
         try:
+            if frame.kind is FrameKind.P1:
+                self._refuse_clear_p1()
             if frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
                 message: Message | None = self._p1.push_frame(frame)
             else:
                 message = self._dlms.push_frame(frame)
             if message is not None:
                 plausibility.check(message)  # a frame with an impossible value is refused
+                self.replay.check(message.security)  # only accepted frames move the counter
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
+
+    def _refuse_clear_p1(self) -> None:
+        """A telegram in clear proves nothing when the meter authenticates or encrypts."""
+        if self.keys.ak:
+            msg = "a P1 telegram in clear, but an authentication key (AK) is configured"
+            raise AuthenticationError(msg)
+        if self.require_encryption:
+            msg = "a P1 telegram in clear, but this meter's profile encrypts its data"
+            raise AuthenticationError(msg)
 
     def decode_capture(self, data: bytes) -> list[Result]:
         """Decode a complete capture (a file, a hex dump, a vector).
@@ -176,6 +200,7 @@ class Decoder:
             message = self._dlms.decode_apdu(data)
             if message is not None:
                 plausibility.check(message)
+                self.replay.check(message.security)
         except HanError as err:
             return [Rejected(FrameKind.APDU, err, len(data))]
         if message is None:

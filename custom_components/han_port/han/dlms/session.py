@@ -5,6 +5,14 @@ transport segments and general-block-transfer blocks, strips the LLC header, ope
 general-glo-ciphering with the configured keys and turns the data-notification into a
 ``Message``. A message is built from scratch for every notification and only returned
 when complete, so a failure never leaves half of one applied.
+
+Security policy. With an AK configured only frames whose GCM tag verifies with it are
+accepted: a tag stripped (SC 0x20/0x21), no security (SC 0x00) or a plain notification is
+refused as ``auth_failed`` (a downgraded frame; one flipped bit in a tag-less Danish frame
+turned 63,075 kWh into 10,800,493 kWh). With ``require_encryption`` (the profile's meters
+encrypt) a plain notification, SC 0x00 and authentication-only data nobody can verify are
+refused the same way. Every ciphered message carries its ``Security`` (system title,
+invocation counter, whether the tag was verified) for the replay guard.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ from typing import TYPE_CHECKING
 from ..crypto import TAG_LEN, ctr_apply, gcm_open_either  # noqa: TID252
 from ..framing import FrameKind  # noqa: TID252
 from ..model import (  # noqa: TID252
+    AuthenticationError,
     HanError,
     MalformedError,
     Message,
     NoKeyError,
+    Security,
     TruncatedError,
     UnsupportedError,
     WrongKeyError,
@@ -86,10 +96,16 @@ class _Parts:
 class DlmsSession:
     """Decode the DLMS frames of one meter."""
 
-    def __init__(self, keys: Keys, *, country: str | None = None) -> None:
-        """Create a session; ``country`` picks maker scaling where bytes cannot."""
+    def __init__(
+        self, keys: Keys, *, country: str | None = None, require_encryption: bool = False
+    ) -> None:
+        """Create a session; ``country`` picks maker scaling where bytes cannot.
+
+        ``require_encryption`` refuses data in clear (the profile's meters encrypt).
+        """
         self.keys = keys
         self.country = country
+        self.require_encryption = require_encryption
         self._hdlc = _Parts()
         self._mbus = _Parts()
         self._gbt = _Parts()
@@ -171,6 +187,7 @@ class DlmsSession:
         if tag == TAG_GBT:
             return self._gbt_block(data, size)
         if tag == TAG_DATA_NOTIFICATION:
+            self._refuse_clear("a notification in clear")
             return self._notification(parse_notification(data, strict=False), size, None)
         if tag == TAG_GLO_CIPHERING:
             return self._ciphered(data, size)
@@ -213,41 +230,69 @@ class DlmsSession:
         if sc & _SC_AUTH and len(glo.body) < TAG_LEN:
             msg = "secured APDU shorter than its authentication tag"
             raise TruncatedError(msg)
+        counter = glo.frame_counter
         if not sc & (_SC_AUTH | _SC_ENC):
-            plain = glo.body
+            self._refuse_clear("a ciphered APDU without security (SC 0x00)")
+            message = self._deciphered(glo.body, size, title)
         elif sc & _SC_AUTH and not sc & _SC_ENC and not (ek and ak):
             # Authentication only, without both keys to check the tag: the data is in clear.
-            return self._strict(glo.body[:-TAG_LEN], size, title, note="tag_not_verified")
+            if ak:
+                msg = (
+                    "the frame's tag cannot be checked without the encryption key (EK), "
+                    "and an authentication key (AK) is configured"
+                )
+                raise AuthenticationError(msg)
+            self._refuse_clear("authentication-only data whose tag cannot be checked")
+            message = self._strict(glo.body[:-TAG_LEN], size, title, note="tag_not_verified")
         elif not ek:
             msg = "encrypted data, but no encryption key (EK) is configured"
             raise NoKeyError(msg)
         elif sc & _SC_AUTH and not ak:
             # No AK configured: decrypt without verifying the tag, then demand a clean parse.
-            iv = self._iv(title, glo.frame_counter)
-            plain = ctr_apply(ek, iv, glo.body[:-TAG_LEN])
-            return self._strict(plain, size, title, note="tag_not_verified")
+            plain = ctr_apply(ek, self._iv(title, counter), glo.body[:-TAG_LEN])
+            message = self._strict(plain, size, title, note="tag_not_verified")
         elif not sc & _SC_AUTH:
-            return self._encryption_only(glo.body, glo.frame_counter, size, title)
+            if ak:
+                msg = (
+                    "the meter sends frames without an authentication tag (encryption "
+                    "only), but an authentication key (AK) is configured: a downgraded "
+                    "frame, or an AK the meter does not use"
+                )
+                raise AuthenticationError(msg)
+            message = self._encryption_only(glo.body, counter, size, title)
         else:
             plain, swapped = gcm_open_either(
-                sc, self._title(title), glo.frame_counter, glo.body, ek, ak or b""
+                sc, self._title(title), counter, glo.body, ek, ak or b""
             )
             message = self._deciphered(plain, size, title)
             if swapped:
                 message.notes.append("keys_swapped")
-            return message
-        return self._deciphered(plain, size, title)
+            return self._secured(message, title, counter, authenticated=True)
+        return self._secured(message, title, counter, authenticated=False)
+
+    def _refuse_clear(self, what: str) -> None:
+        """Refuse data nobody vouches for when an AK is configured or the profile encrypts."""
+        if self.keys.ak:
+            msg = f"{what}, but an authentication key (AK) is configured"
+            raise AuthenticationError(msg)
+        if self.require_encryption:
+            msg = f"{what}, but this meter's profile encrypts its data"
+            raise AuthenticationError(msg)
+
+    @staticmethod
+    def _secured(message: Message, title: bytes, counter: bytes, *, authenticated: bool) -> Message:
+        """Record how the message was protected (for the replay guard and diagnostics)."""
+        message.security = Security(
+            system_title=title.hex().upper() if len(title) == 8 else None,
+            counter=int.from_bytes(counter),
+            authenticated=authenticated,
+        )
+        return message
 
     def _encryption_only(self, body: bytes, counter: bytes, size: int, title: bytes) -> Message:
-        """No tag: the plaintext must parse; with both keys given, either may be the EK."""
-        iv = self._iv(title, counter)
-        try:
-            return self._strict(ctr_apply(self.keys.ek or b"", iv, body), size, title, note=None)
-        except WrongKeyError:
-            if not self.keys.ak:
-                raise
-            swapped = ctr_apply(self.keys.ak, iv, body)
-        return self._strict(swapped, size, title, note="keys_swapped")
+        """No tag: the plaintext must parse completely (else the EK is wrong)."""
+        plain = ctr_apply(self.keys.ek or b"", self._iv(title, counter), body)
+        return self._strict(plain, size, title, note=None)
 
     def _deciphered(self, plain: bytes, size: int, title: bytes) -> Message:
         if not plain or plain[0] != TAG_DATA_NOTIFICATION:

@@ -1,0 +1,43 @@
+"""What the coordinator publishes: everything one meter has said so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .han.model import MeterIdentity, Reading
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .han.model import Message
+
+#: Identity fields a message may bring, and those that name the device.
+_IDENTITY = ("meter_id", "manufacturer", "model", "list_id", "system_title")
+_DEVICE = frozenset({"meter_id", "manufacturer", "model"})
+
+
+@dataclass(slots=True)
+class MeterData:
+    """Everything the meter has said so far; each message updates the registers it carries."""
+
+    readings: dict[str, Reading] = field(default_factory=dict)
+    meter: MeterIdentity = field(default_factory=MeterIdentity)
+    format: str | None = None
+    timestamp: datetime | None = None
+    messages: int = 0
+
+    def merge(self, message: Message) -> bool:
+        """Take a message's registers and identity; True when the device info changed."""
+        self.readings.update(message.readings)
+        changed = False
+        for name in _IDENTITY:
+            value = getattr(message.meter, name)
+            if value and getattr(self.meter, name) != value:
+                setattr(self.meter, name, value)
+                changed = changed or name in _DEVICE
+        self.format = message.format
+        if message.timestamp is not None:
+            self.timestamp = message.timestamp
+        self.messages += 1
+        return changed

@@ -1,0 +1,151 @@
+"""What one meter's reader has seen, for diagnostics and for a quiet but useful log.
+
+Every refused frame is counted by its reason (``checksum``, ``auth_failed``, ``replayed``,
+``implausible``, ``unknown_layout``, ``decoder_error``, ...); the last frames are kept
+(sizes and results, never bytes). Failures inside the integration and decoder notes are
+logged once per entry load, with the traceback for failures.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from homeassistant.util import dt as dt_util
+
+from .const import LOGGER, RECENT_FRAMES
+from .han.model import ErrorCode
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .han.model import Message, Rejected
+
+KEY_CODES = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY, ErrorCode.NO_KEY})
+#: Decoder notes that deserve one warning while the entry is loaded (``%s``: the port).
+_NOTE_WARNINGS = {
+    "keys_swapped": (
+        "Meter on %s: the encryption and authentication keys are swapped in the "
+        "configuration; decoding works, but re-enter them the other way round"
+    ),
+    "tag_not_verified": (
+        "Meter on %s: no authentication key (AK) is configured, so the authentication "
+        "tag of its frames cannot be checked (only that they decrypt to valid data); "
+        "add the AK with Reconfigure"
+    ),
+}
+#: Why a meter went unavailable, for the log.
+_LOST_TEXT = {
+    "cannot_open_port": "the port cannot be opened",
+    "silent": "the port is open, but the meter sends nothing",
+    "port_closed": "the port was closed",
+    "port_error": "the port failed",
+    "reader_error": "the reader failed (see the error logged before)",
+    "replayed": "its frames are refused: the meter's counter went back (see Repairs)",
+}
+#: Failures inside the integration, for the log (``%s``: the port).
+_BUGS = {
+    "decoder": "the decoder failed on %d bytes; they were dropped",
+    "result": "handling a decoded message failed; it was dropped",
+    "publish": "updating the entities failed",
+    "loop": "the reader failed; the port is opened again",
+    "task": "the reader stopped unexpectedly; it is started again",
+}
+
+
+@dataclass(slots=True)
+class Counters:
+    """Counters for diagnostics. ``rejected`` counts every refused frame by its reason."""
+
+    ok: int = 0
+    checksum: int = 0
+    auth: int = 0
+    other: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    energy_dropped: int = 0
+    reconnects: int = 0
+    open_failures: int = 0
+    silent_periods: int = 0
+    publish_errors: int = 0
+    reader_restarts: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLog:
+    """One frame, for diagnostics: never its bytes."""
+
+    at: datetime
+    format: str
+    size: int
+    result: str
+
+
+class ReaderHealth:
+    """Counters, the recent frames, and what was already logged for one entry."""
+
+    def __init__(self, port: str) -> None:
+        """Start counting for the meter on ``port`` (already redacted)."""
+        self.port = port
+        self.counters = Counters()
+        self.recent: deque[FrameLog] = deque(maxlen=RECENT_FRAMES)
+        self._logged: set[str] = set()
+
+    def accepted(self, message: Message) -> None:
+        """A message was taken: count it, and warn once about what its notes say."""
+        self.counters.ok += 1
+        self.recent.append(FrameLog(dt_util.utcnow(), message.format, message.size, "ok"))
+        for note in message.notes:
+            if note in _NOTE_WARNINGS and self._first(note):
+                LOGGER.warning(_NOTE_WARNINGS[note], self.port)
+
+    def refused(self, reason: str, frame: Message | Rejected | None = None) -> None:
+        """Count a refused frame by its reason (and keep it in the recent frames)."""
+        counters = self.counters
+        counters.rejected[reason] = counters.rejected.get(reason, 0) + 1
+        if reason == ErrorCode.CHECKSUM:
+            counters.checksum += 1
+        elif reason in KEY_CODES:
+            counters.auth += 1
+        else:
+            counters.other += 1
+        counters.last_error = reason
+        counters.last_error_at = now = dt_util.utcnow()
+        if frame is not None:
+            self.recent.append(FrameLog(now, frame.format, frame.size, reason))
+
+    def implausible(self, message: Message, obis: str) -> None:
+        """A message with a value no meter sends was dropped."""
+        self.refused(ErrorCode.IMPLAUSIBLE.value, message)
+        if self._first("implausible"):
+            LOGGER.warning(
+                "Meter on %s: a message with an impossible value (register %s) was dropped; "
+                "such messages are counted in the diagnostics",
+                self.port,
+                obis,
+            )
+
+    def lost(self, reason: str, detail: str | None = None) -> None:
+        """Log that the meter became unavailable, and why (once per outage)."""
+        text = _LOST_TEXT.get(reason, reason)
+        if detail:
+            text = f"{text} ({detail})"
+        LOGGER.warning("Meter on %s is unavailable: %s", self.port, text)
+
+    def bug(self, kind: str, error: BaseException | None, *args: object) -> None:
+        """Log a failure inside the integration once per kind, with its traceback."""
+        if self._first(f"bug_{kind}"):
+            LOGGER.error(
+                "Meter on %s: " + _BUGS[kind] + ". Please report this with the diagnostics",
+                self.port,
+                *args,
+                exc_info=error,
+            )
+
+    def _first(self, what: str) -> bool:
+        if what in self._logged:
+            return False
+        self._logged.add(what)
+        return True
