@@ -431,12 +431,7 @@ async def async_setup_entry(
             if description is None:
                 continue
             known.add(obis)
-            sensor_type = (
-                HanTotalSensor
-                if description.state_class is SensorStateClass.TOTAL_INCREASING
-                else HanRegisterSensor
-            )
-            new.append(sensor_type(coordinator, obis, description, channel))
+            new.append(register_sensor(coordinator, obis, description, channel))
         for meter_description in (*METER_SENSORS, *HEADROOM):
             if meter_description.key in known:
                 continue
@@ -448,6 +443,18 @@ async def async_setup_entry(
 
     _add_new()
     entry.async_on_unload(coordinator.async_add_listener(_add_new))
+
+
+def register_sensor(
+    coordinator: HanPortCoordinator,
+    obis: str,
+    description: HanSensorEntityDescription,
+    channel: int,
+) -> HanRegisterSensor:
+    """The entity of register ``obis``: a guarded total, or a plain register."""
+    if description.state_class is SensorStateClass.TOTAL_INCREASING:
+        return HanTotalSensor(coordinator, obis, description, channel)
+    return HanRegisterSensor(coordinator, obis, description, channel)
 
 
 class HanRegisterSensor(HanPortEntity, SensorEntity):
