@@ -63,3 +63,20 @@ def test_submeters() -> None:
     assert submeter_translation_key(3, 1) == "gas_meter"
     assert submeter_translation_key("7", 2) == "water_meter_channel"
     assert submeter_translation_key(None, 1) == "submeter"
+
+
+@pytest.mark.parametrize(
+    ("device_type", "key"),
+    [
+        (12, "heat_meter"),
+        (0x0D, "heat_meter"),  # heat/cooling: EN 13757-3 type 13 (was "Sub-meter")
+        (0x15, "water_meter"),  # hot water (was "Sub-meter")
+        (0x16, "water_meter"),  # cold water (was "Sub-meter")
+        (6, "water_meter"),
+        (0x0A, "submeter"),  # cooling: no device name of its own
+        (2, "submeter"),
+        ("x", "submeter"),
+    ],
+)
+def test_submeter_media_follow_the_library(device_type: object, key: str) -> None:
+    assert submeter_translation_key(device_type, 1) == key

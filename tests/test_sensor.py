@@ -21,8 +21,8 @@ from custom_components.han_port.const import (
     DOMAIN,
 )
 from custom_components.han_port.coordinator import HanPortCoordinator
-from custom_components.han_port.entity import readable_id
 from custom_components.han_port.han.model import Message, MeterIdentity
+from custom_components.han_port.han.obis import readable_id
 from custom_components.han_port.sensor import describe
 
 from .common import Pty
@@ -215,6 +215,9 @@ def test_describe_submeters_and_identity() -> None:
     assert heat_wh is not None
     assert (heat_wh.key, heat_wh.native_unit_of_measurement, channel) == ("heat", "kWh", 4)
     assert describe("0-3:24.3.0", data)[0].key == "gas"
+    # Hot and cold water meters by their EN 13757-3 types 0x15/0x16 (were shown as gas).
+    msg.add("0-3:24.1.0", 0x15)
+    assert describe("0-3:24.3.0", data)[0].key == "water"
     assert describe("0-1:96.1.0", data) == (None, 1)
     assert describe("0-0:96.1.0", data) == (None, 0)
     assert describe("1-1:0.2.129", data) == (None, 0)
@@ -306,7 +309,7 @@ async def test_headroom_without_a_number(
 
 def test_meter_clock_timezone() -> None:
     from custom_components.han_port.coordinator import MeterData
-    from custom_components.han_port.sensor import _timestamp
+    from custom_components.han_port.sensor_descriptions import _timestamp
 
     data = MeterData()
     assert _timestamp(None, data) is None  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROFILE, DEFAULT_PROFILE, DOMAIN
 from .coordinator import HanPortCoordinator
+from .han.obis import DEVICE_TYPE, SUBMETER_IDS, readable_id, submeter_code
 from .han.profiles import PROFILES_BY_ID
 from .naming import maker_name, profile_model, submeter_maker, submeter_translation_key
 
@@ -40,8 +41,9 @@ def submeter_device_info(coordinator: HanPortCoordinator, channel: int) -> Devic
     second one may exist); the maker when its id starts with a manufacturer code.
     """
     readings = coordinator.data.readings
-    kind = readings.get(f"0-{channel}:24.1.0")
-    serial = readings.get(f"0-{channel}:96.1.0") or readings.get(f"0-{channel}:96.1.1")
+    kind = readings.get(submeter_code(channel, DEVICE_TYPE))
+    first, second = (submeter_code(channel, cde) for cde in SUBMETER_IDS)
+    serial = readings.get(first) or readings.get(second)
     info = DeviceInfo(
         identifiers={(DOMAIN, f"{coordinator.meter_key}_mbus{channel}")},
         via_device=(DOMAIN, coordinator.meter_key),
@@ -55,18 +57,6 @@ def submeter_device_info(coordinator: HanPortCoordinator, channel: int) -> Devic
         if maker:
             info["manufacturer"] = maker
     return info
-
-
-def readable_id(value: str) -> str:
-    """A DSMR equipment id is hex-encoded ASCII ("4730..." -> "G0..."); decode it if so."""
-    if len(value) % 2 == 0 and all(ch in "0123456789abcdefABCDEF" for ch in value):
-        try:
-            text = bytes.fromhex(value).decode("ascii")
-        except UnicodeDecodeError:
-            return value
-        if text.isprintable():
-            return text
-    return value
 
 
 class HanPortEntity(CoordinatorEntity[HanPortCoordinator]):

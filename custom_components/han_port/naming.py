@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .han.obis import Medium, medium
+
 if TYPE_CHECKING:
     from .han.model import MeterIdentity
     from .han.profiles import Profile
@@ -30,8 +32,13 @@ MAKERS: dict[str, str] = {
 }
 #: Digits of the system title shown when a meter has no id register.
 SHORT_ID_DIGITS = 4
-#: M-Bus device types (EN 13757-3 table 3) -> the kind of sub-meter.
-MEDIUMS: dict[str, str] = {"3": "gas", "4": "heat", "6": "water", "7": "water", "12": "heat"}
+#: Sub-meter media with a device name of their own ("Gas meter"); others are "Sub-meter".
+_DEVICE_NAMES: dict[Medium, str] = {
+    Medium.GAS: "gas",
+    Medium.HEAT: "heat",
+    Medium.WATER: "water",
+    Medium.HOT_WATER: "water",
+}
 _CODE_ID = re.compile(r"^([A-Z]{3})\d{6,}$")
 
 
@@ -94,7 +101,8 @@ def submeter_translation_key(kind: object, channel: int) -> str:
     "Gas meter", "Water meter", "Heat meter"; from channel 2 on with the channel number,
     where a second meter of the same medium may be.
     """
-    medium = MEDIUMS.get(str(kind) if kind is not None else "")
-    if medium is None:
+    found = medium(kind)
+    name = _DEVICE_NAMES.get(found) if found is not None else None
+    if name is None:
         return "submeter"
-    return f"{medium}_meter" if channel == 1 else f"{medium}_meter_channel"
+    return f"{name}_meter" if channel == 1 else f"{name}_meter_channel"

@@ -24,6 +24,7 @@ from .model import (
     Reading,
     Value,
 )
+from .obis import readable_id
 from .units import normalise
 
 __all__ = ["clear_caches", "parse_telegram", "pick_meter_id"]
@@ -337,19 +338,6 @@ def _parse_line(
     return Reading(obis, value, unit), None, True
 
 
-def _hex_text(value: str) -> str:
-    """Hex-encoded printable ASCII (equipment ids) -> its text; anything else unchanged."""
-    if len(value) % 2 or not value:
-        return value
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        return value
-    if all(0x20 <= b < 0x7F for b in raw):
-        return raw.decode("ascii")
-    return value
-
-
 def _identity_fields(
     ident: str, ids: tuple[Value, ...]
 ) -> tuple[str | None, str | None, str | None]:
@@ -362,7 +350,7 @@ def _identity_fields(
         model = model[2:]
     model = "".join(ch for ch in model if " " <= ch <= "~").strip()
     found = [
-        _hex_text(value.strip())
+        readable_id(value.strip())
         for value in ids
         if isinstance(value, str) and value.strip().strip("0")
     ]

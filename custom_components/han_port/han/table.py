@@ -11,7 +11,8 @@ import json
 from typing import TYPE_CHECKING
 
 from .model import Message
-from .obis import lookup
+from .obis import DEVICE_TYPE, Medium, lookup, medium, readable_id, submeter_code
+from .units import DISPLAY_UNITS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,29 +20,17 @@ if TYPE_CHECKING:
     from .model import Reading, Rejected
 
 #: The library's unit -> (the unit Home Assistant shows, factor).
-HA_UNITS: dict[str, tuple[str, float]] = {
-    "Wh": ("kWh", 0.001),
-    "varh": ("kvarh", 0.001),
-    "VAh": ("kVAh", 0.001),
-}
-_HEX = frozenset("0123456789abcdefABCDEF")
+HA_UNITS = DISPLAY_UNITS
 _IDS = ("96.1.0", "96.1.1", "42.0.0")
 #: Profile buffers the OBIS catalogue does not name (IEC 62056-61; DSMR 5 section 6.12).
 _PROFILES = {"99.97.0": "Power failure log", "98.1.0": "Monthly peak demand history"}
-#: M-Bus device types (EN 13757-3) of sub-meters -> what to call them.
-_MEDIUMS = {"3": "Gas meter", "4": "Heat meter", "6": "Water meter", "7": "Water meter"}
-
-
-def readable_id(value: str) -> str:
-    """An identifier sent as hex-encoded ASCII ("4730..." -> "G0..."), decoded if it is one."""
-    if value and len(value) % 2 == 0 and set(value) <= _HEX:
-        try:
-            text = bytes.fromhex(value).decode("ascii")
-        except UnicodeDecodeError:
-            return value
-        if text.isprintable():
-            return text
-    return value
+#: Sub-meter media -> what to call them.
+_MEDIUMS = {
+    Medium.GAS: "Gas meter",
+    Medium.HEAT: "Heat meter",
+    Medium.WATER: "Water meter",
+    Medium.HOT_WATER: "Water meter",
+}
 
 
 def shown(reading: Reading) -> tuple[str, str]:
@@ -72,12 +61,14 @@ def _name(obis: str, message: Message | None = None) -> str:
     channel = obis.split(":", 1)[0].rsplit("-", maxsplit=1)[-1]
     if not obis.startswith("0-") or channel == "0":
         return info.name
-    kind = message.readings.get(f"0-{channel}:24.1.0") if message is not None else None
-    medium = _MEDIUMS.get(str(kind.value)) if kind is not None else None
-    if medium is None:
+    code = submeter_code(info.channel, DEVICE_TYPE)
+    kind = message.readings.get(code) if message is not None else None
+    found = medium(kind.value) if kind is not None else None
+    called = _MEDIUMS.get(found) if found is not None else None
+    if called is None:
         return f"{info.name} (M-Bus {channel})"
     name = info.name.replace("Sub-meter ", "").replace("Gas reading", "reading")
-    return f"{medium} {name}"
+    return f"{called} {name}"
 
 
 def _profile_rows(

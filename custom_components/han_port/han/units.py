@@ -47,3 +47,12 @@ def normalise(value: float, unit: str | None) -> tuple[float, str | None]:
     if isinstance(value, int):
         return value * factor, base
     return round(value * factor, 9), base
+
+
+#: The library's unit -> (the unit a person reads it in, factor): energy in kWh, as on the
+#: meter's display and in Home Assistant's Energy dashboard.
+DISPLAY_UNITS: dict[str, tuple[str, float]] = {
+    "Wh": ("kWh", 0.001),
+    "varh": ("kvarh", 0.001),
+    "VAh": ("kVAh", 0.001),
+}
