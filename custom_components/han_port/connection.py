@@ -10,9 +10,7 @@ import contextlib
 from dataclasses import dataclass, replace
 import os
 from pathlib import Path
-import re
 import stat
-import string
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.const import CONF_PORT
@@ -33,6 +31,7 @@ from .const import (
     DEFAULT_RECEIVER,
     RECEIVERS,
 )
+from .han import keys
 from .han.decoder import Decoder
 from .han.framing import FrameKind
 from .han.model import Keys, Message, Rejected
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 
 #: URL schemes whose line settings mean nothing (the far end sets them).
 _NETWORK_SCHEMES = ("socket://", "tcp://")
-_HEX = frozenset(string.hexdigits)
-_SEPARATORS = re.compile(r"[\s:\-]")
 #: What detection stores as the entry's format (``Message.format``) -> the framers that
 #: carry it. Reading only those keeps a '/' in binary DLMS data from starting a P1
 #: candidate, and DLMS's inner ``DB 08`` from passing for an encrypted P1 envelope.
@@ -68,34 +65,10 @@ class FeedDecoder(Protocol):
         """Add bytes; return what they completed."""
 
 
-class InvalidKeyError(ValueError):
-    """A key, system title or meter id that does not have the right form."""
-
-
-def parse_key(text: str) -> bytes:
-    """A 16-byte AES key from 32 hex digits, or from the 16-character ASCII form.
-
-    Some operators hand the key out as 16 printable characters; its bytes are the key.
-    Spaces, colons and dashes between hex digit pairs are ignored. The error never
-    includes the text.
-    """
-    raw = text.strip()
-    if len(raw) == 16 and raw.isascii() and raw.isprintable():
-        return raw.encode("ascii")
-    compact = _SEPARATORS.sub("", raw)
-    if compact[:2].lower() == "0x":
-        compact = compact[2:]
-    if len(compact) == 32 and set(compact) <= _HEX:
-        return bytes.fromhex(compact)
-    raise InvalidKeyError
-
-
-def parse_system_title(text: str) -> bytes:
-    """An 8-byte DLMS system title from 16 hex digits."""
-    compact = _SEPARATORS.sub("", text.strip())
-    if len(compact) == 16 and set(compact) <= _HEX:
-        return bytes.fromhex(compact)
-    raise InvalidKeyError
+#: Keys and system titles are parsed by the library (``han.keys``); the flows import them here.
+InvalidKeyError = keys.InvalidKeyError
+parse_key = keys.parse_key
+parse_system_title = keys.parse_system_title
 
 
 def parse_meter_id(text: str) -> str:
