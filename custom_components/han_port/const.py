@@ -6,6 +6,8 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .han.wmbus.receivers import BAUD_RATES
+
 DOMAIN: Final = "han_port"
 LOGGER = logging.getLogger(__package__)
 
@@ -34,14 +36,9 @@ DEFAULT_MIN_INTERVAL: Final = 0.0
 DEFAULT_SCALE: Final = 1.0
 DEFAULT_FUSE: Final = 0
 
-#: Wireless M-Bus receivers the wM-Bus decoder understands, and their usual baud rate.
-RECEIVERS: Final[dict[str, int | None]] = {
-    "im871a": 57600,
-    "amb8465": 9600,
-    "cul": 38400,
-    "rtlwmbus": None,
-    "raw": None,
-}
+#: Wireless M-Bus receivers the wM-Bus decoder understands, in the order the form lists
+#: them, and their baud rate (the library's table).
+RECEIVERS: Final = {r: BAUD_RATES[r] for r in ("im871a", "amb8465", "cul", "rtlwmbus", "raw")}
 DEFAULT_RECEIVER: Final = "im871a"
 
 #: Reconnect back-off: first wait, doubled up to the maximum (seconds); back to the first

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .framing import FrameKind
+from .wmbus.receivers import BAUD_RATES
 
 
 class Parity(StrEnum):
@@ -41,6 +42,8 @@ P1_9600_7E1 = SerialSettings(9600, Parity.EVEN, 7, inverted=True)
 P1_115200_7E1 = SerialSettings(115200, Parity.EVEN, 7, inverted=True)
 MBUS_2400_8E1 = SerialSettings(2400, Parity.EVEN)
 MBUS_2400_8N1 = SerialSettings(2400)
+#: A wireless M-Bus receiver stick: each known receiver's baud rate, 8N1.
+_RECEIVER_SETTINGS = tuple(SerialSettings(rate) for rate in BAUD_RATES.values() if rate)
 
 
 class KeyNeed(StrEnum):
@@ -110,7 +113,7 @@ PROFILES: tuple[Profile, ...] = (
         country="PL",
         name="Poland — Stoen Operator (Wireless M-Bus)",
         meters=("Elgama GAMA150", "Elgama GAMA350"),
-        serial=(SerialSettings(57600), SerialSettings(9600), SerialSettings(38400)),
+        serial=_RECEIVER_SETTINGS,
         formats=(),
         keys=KeyNeed.WMBUS,
         key_names={"ek": "Wireless M-Bus key"},
@@ -127,7 +130,7 @@ PROFILES: tuple[Profile, ...] = (
         country=None,
         name="Wireless M-Bus / OMS meter",
         meters=("OMS electricity, water, gas and heat meters",),
-        serial=(SerialSettings(57600), SerialSettings(9600), SerialSettings(38400)),
+        serial=_RECEIVER_SETTINGS,
         formats=(),
         keys=KeyNeed.WMBUS,
         key_names={"ek": "AES key"},

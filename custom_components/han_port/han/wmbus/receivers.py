@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from binascii import crc_hqx
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from ..crc import crc16_en13757, crc16_x25  # noqa: TID252
 from ..model import ChecksumError, HanError, MalformedError, Rejected, TruncatedError  # noqa: TID252
@@ -33,9 +33,6 @@ from .link import (
     strip_format_b,
 )
 from .tpl import TPL_CIS
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 FORMAT = "wmbus"
 MAX_LINE = 1100  # 255-byte frame with CRCs = 580 hex digits, plus prefixes and RSSI
@@ -445,12 +442,17 @@ class Amb8465Receiver(_StickReceiver):
             out.append(Received(bytes((length,)) + frame[3 : 3 + length], rssi, crcs=False))
 
 
-RECEIVERS: dict[str, Callable[[], Receiver]] = {
+RECEIVERS: dict[str, type[Receiver]] = {
     "raw": RawReceiver,
     "rtlwmbus": RtlWmbusReceiver,
     "im871a": Im871aReceiver,
     "amb8465": Amb8465Receiver,
     "cul": CulReceiver,
+}
+#: The baud rate (8N1) of each receiver; None where the source sets its own (rtl_wmbus, a
+#: raw capture). The one table of them: profiles and the integration's forms read it here.
+BAUD_RATES: dict[str, int | None] = {
+    name: receiver.baudrate or None for name, receiver in RECEIVERS.items()
 }
 
 
