@@ -6,14 +6,13 @@ Real frames from the vectors prove each layout; any other shape is refused as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr, layouts
+from custom_components.han_port.han.dlms import layouts
 from custom_components.han_port.han.model import (
     ImplausibleError,
     Keys,
@@ -42,13 +41,6 @@ def message(vid: str) -> Message:
 
 def values(vid: str) -> dict[str, Any]:
     return {obis: reading.value for obis, reading in message(vid).readings.items()}
-
-
-@pytest.fixture(autouse=True)
-def fresh_layouts() -> Iterator[None]:
-    axdr.clear_layouts()
-    yield
-    axdr.clear_layouts()
 
 
 # -- A-XDR building blocks (the tests' own encoder: tag and size of every element are known) --
@@ -255,8 +247,7 @@ def test_every_layout_is_proven_by_a_real_capture(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("custom_components.han_port.han.dlms.lists.find_layout", spy)
     for vid, item in VECTORS.items():
         if item["expected"] and item.get("bytes_hex") and item["transport"] != "dsmr-encrypted":
-            decode(vid)
-            axdr.clear_layouts()  # walk every body, not a replayed program
+            decode(vid)  # a fresh decoder: every body is walked, none replayed
     assert used == {layout.name for layout in layouts.LAYOUTS}
 
 

@@ -2,11 +2,11 @@
 
 Every test compares the planned path with the ordinary decode and walk on real fixture frames,
 also after changing the frames' numbers and clocks the way the next push of a meter would.
+What is learnt belongs to one ``LayoutCache`` (one per meter's decoder): each test has its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import random
 import struct
 from typing import Any
@@ -14,13 +14,25 @@ from typing import Any
 import pytest
 
 from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import apdu, axdr, lists, scaling, session, shape
+from custom_components.han_port.han.dlms import (
+    apdu,
+    axdr,
+    builder,
+    lists,
+    plan,
+    programs as compiled,
+    scaling,
+    session,
+    shape,
+)
+from custom_components.han_port.han.dlms.plan import LayoutCache
 from custom_components.han_port.han.model import (
     HanError,
     Message,
     UnknownLayoutError,
     UnsupportedError,
 )
+from custom_components.han_port.han.replay import ReplayGuard
 
 from .test_dlms_vectors import POSITIVE, VECTORS, check_expected, keys_of
 
@@ -38,25 +50,23 @@ def vector(vid: str) -> dict[str, Any]:
     return next(v for v in VECTORS if v["id"] == vid)
 
 
-@pytest.fixture(autouse=True)
-def fresh_layouts() -> Iterator[None]:
-    """Every test starts and ends without learnt layouts."""
-    axdr.clear_layouts()
-    yield
-    axdr.clear_layouts()
+@pytest.fixture
+def layouts() -> LayoutCache:
+    """The layouts one meter has taught (what its decoder's DLMS session keeps)."""
+    return LayoutCache()
 
 
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Outcomes of every program run (True: replayed, False: a 12-byte field disagreed)."""
     seen: list[bool] = []
-    original = lists._Program.run
+    original = compiled.Program.run
 
     def run(self: Any, builder: Any, values: tuple[Any, ...]) -> bool:
         seen.append(original(self, builder, values))
         return seen[-1]
 
-    monkeypatch.setattr(lists._Program, "run", run)
+    monkeypatch.setattr(compiled.Program, "run", run)
     return seen
 
 
@@ -65,9 +75,9 @@ def plaintexts(vid: str, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     found: list[bytes] = []
     original = session.parse_notification
 
-    def spy(data: bytes, *, strict: bool) -> apdu.Notification:
+    def spy(data: bytes, *, strict: bool, layouts: LayoutCache) -> apdu.Notification:
         found.append(bytes(data))
-        return original(data, strict=strict)
+        return original(data, strict=strict, layouts=layouts)
 
     with monkeypatch.context() as patch:
         patch.setattr(session, "parse_notification", spy)
@@ -75,7 +85,6 @@ def plaintexts(vid: str, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
         Decoder(keys_of(item), country=item.get("country")).decode_capture(
             bytes.fromhex(item["bytes_hex"])
         )
-    axdr.clear_layouts()
     return found
 
 
@@ -86,8 +95,8 @@ def body_start(data: bytes) -> int:
 
 def outcome(body: Any, country: str | None, maker: str | None = None) -> Any:
     """Everything ``apply_body`` decides, or the error it raises."""
-    message = lists.new_message(0)
-    ctx = lists.ListContext(maker, country)
+    message = builder.new_message(0)
+    ctx = scaling.ListContext(maker, country)
     try:
         lists.apply_body(message, body, ctx)
     except HanError as err:
@@ -107,33 +116,36 @@ def walked(data: bytes, country: str | None, maker: str | None = None) -> Any:
     return outcome(shape.sourced(axdr.decode(data, start)[0], data, start), country, maker)
 
 
-def planned(data: bytes, country: str | None, maker: str | None = None) -> Any:
+def planned(
+    data: bytes, layouts: LayoutCache, country: str | None, maker: str | None = None
+) -> Any:
     """The path a push takes: parse (a learnt layout gives ``Planned``), then apply."""
-    return outcome(apdu.parse_notification(data, strict=False).body, country, maker)
+    body = apdu.parse_notification(data, strict=False, layouts=layouts).body
+    return outcome(body, country, maker)
 
 
-def form_of(data: bytes) -> axdr.Form:
-    (form,) = (f for f in axdr._FORMS[body_start(data), len(data)] if f.match(data))
+def form_of(data: bytes, layouts: LayoutCache) -> plan.Form:
+    (form,) = (f for f in layouts.forms[body_start(data), len(data)] if f.match(data))
     return form
 
 
-def with_field(data: bytes, form: axdr.Form, index: int, raw: bytes) -> bytes:
+def with_field(data: bytes, form: plan.Form, index: int, raw: bytes) -> bytes:
     offset, _ = form.fields[index]
     return data[:offset] + raw + data[offset + len(raw) :]
 
 
-def programs() -> list[Any]:
+def programs(layouts: LayoutCache) -> list[Any]:
     """Every compiled program (None: the layout's walk cannot be replayed)."""
     return [
         program
-        for forms in axdr._FORMS.values()
+        for forms in layouts.forms.values()
         for form in forms
         for layout in form.layouts.values()
         for program in layout.programs.values()
     ]
 
 
-def clock_index(form: axdr.Form) -> int:
+def clock_index(form: plan.Form) -> int:
     (index,) = (i for i, (_, code) in enumerate(form.fields) if code[-1] == "s")
     return index
 
@@ -143,9 +155,14 @@ def test_repeated_frames_are_replayed_and_still_right(
     item: dict[str, Any], runs: list[bool]
 ) -> None:
     raw = bytes.fromhex(item["bytes_hex"])
-    first = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
+    decoder = Decoder(keys_of(item), country=item.get("country"))
+    first = decoder.decode_capture(raw)
     assert not runs
-    again = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
+    # Another meter's decoder has learnt nothing from this one: it walks.
+    other = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
+    assert not runs
+    decoder.replay = ReplayGuard()  # the same frame again: not a replay attack here
+    again = decoder.decode_capture(raw)
     if item["id"] in PUSH_OBJECT_LISTS:
         assert not runs  # the walk reads class ids and attributes: never replayed
     else:
@@ -155,16 +172,19 @@ def test_repeated_frames_are_replayed_and_still_right(
     assert [summary(m) for m in again if isinstance(m, Message)] == [
         summary(m) for m in first if isinstance(m, Message)
     ]
+    assert [summary(m) for m in other if isinstance(m, Message)] == [
+        summary(m) for m in first if isinstance(m, Message)
+    ]
 
 
 @pytest.mark.parametrize("vid", [AIDON_CLOCK, KAIFA_CLOCK, KAMSTRUP_CLOCK, ISKRA, AUSTRIA])
 def test_next_pushes_with_other_numbers_and_clocks_match_the_walk(
-    vid: str, runs: list[bool], monkeypatch: pytest.MonkeyPatch
+    vid: str, runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(vid, monkeypatch)
     country = vector(vid).get("country")
-    assert planned(data, country) == walked(data, country)  # learns the layout
-    form = form_of(data)
+    assert planned(data, layouts, country) == walked(data, country)  # learns the layout
+    form = form_of(data, layouts)
     rng = random.Random(vid)
     for _ in range(40):
         push = data
@@ -176,23 +196,29 @@ def test_next_pushes_with_other_numbers_and_clocks_match_the_walk(
             old = form.read(data)[index]
             if rng.random() < 0.1:  # not a date-time (any more): the walk decides again
                 push = with_field(push, form, index, b"KFM_001ABCDE")
-            elif lists.parse_datetime(old) is not None:  # the next clock
+            elif builder.parse_datetime(old) is not None:  # the next clock
                 clock = bytearray(old)
                 clock[5:8] = rng.randrange(24), rng.randrange(60), rng.randrange(60)
                 push = with_field(push, form, index, bytes(clock))
-        assert planned(push, country) == walked(push, country)
-        assert planned(push, country, "Kamstrup") == walked(push, country, "Kamstrup")
+        assert planned(push, layouts, country) == walked(push, country)
+        assert planned(push, layouts, country, "Kamstrup") == walked(push, country, "Kamstrup")
     assert runs.count(True) > 40
     assert any(form.layouts[form.fixed(data)].programs.values())
 
 
-def test_real_values_of_a_replayed_push(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_values_of_a_replayed_push(
+    monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
+) -> None:
     (data,) = plaintexts(KAIFA_CLOCK, monkeypatch)
-    planned(data, "NO")
-    push = with_field(data, form_of(data), 0, (2500).to_bytes(4))  # 1-0:1.7.0
-    body = apdu.parse_notification(push, strict=False).body
-    assert type(body) is axdr.Planned
-    message = lists.apply_body(lists.new_message(0), body, lists.ListContext(None, "NO"))
+    planned(data, layouts, "NO")
+    push = with_field(data, form_of(data, layouts), 0, (2500).to_bytes(4))  # 1-0:1.7.0
+    body = apdu.parse_notification(push, strict=False, layouts=layouts).body
+    assert type(body) is plan.Planned
+    assert (
+        type(apdu.parse_notification(push, strict=False, layouts=LayoutCache()).body)
+        is not plan.Planned
+    )
+    message = lists.apply_body(builder.new_message(0), body, scaling.ListContext(None, "NO"))
     assert message.readings["1-0:1.7.0"].value == 2500
     assert message.meter.list_id == "KFM_001"
     assert message.meter.meter_id == "6970631402614476"
@@ -202,36 +228,40 @@ def test_real_values_of_a_replayed_push(monkeypatch: pytest.MonkeyPatch) -> None
     assert message.timestamp.hour == 14
 
 
-def test_other_fixed_bytes_are_decoded_and_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_fixed_bytes_are_decoded_and_walked(
+    monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
+) -> None:
     (data,) = plaintexts(KAMSTRUP_CLOCK, monkeypatch)
-    planned(data, "NO")
+    planned(data, layouts, "NO")
     offset = data.index(bytes((1, 1, 1, 7, 0, 0xFF)))  # 1-1:1.7.0 becomes 1-1:2.7.0
     other = data[: offset + 2] + b"\x02" + data[offset + 3 :]
-    assert type(apdu.parse_notification(other, strict=False).body) is not axdr.Planned
-    assert planned(other, "NO") == walked(other, "NO")  # planned: learnt a second layout
+    body = apdu.parse_notification(other, strict=False, layouts=layouts).body
+    assert type(body) is not plan.Planned
+    assert planned(other, layouts, "NO") == walked(other, "NO")  # learnt a second layout
     assert walked(other, "NO") != walked(data, "NO")
 
 
 def test_a_pinned_12_byte_field_must_keep_its_value(
-    runs: list[bool], monkeypatch: pytest.MonkeyPatch
+    runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(KAIFA_CLOCK, monkeypatch)
-    planned(data, "NO")
-    form = form_of(data)
+    planned(data, layouts, "NO")
+    form = form_of(data, layouts)
     unset = with_field(data, form, clock_index(form), b"\xff" * 12)  # no date: pinned
-    assert planned(unset, "NO") == walked(unset, "NO")
+    assert planned(unset, layouts, "NO") == walked(unset, "NO")
     assert runs == [True]
-    assert planned(data, "NO") == walked(data, "NO")  # a date where the program pinned none
+    assert planned(data, layouts, "NO") == walked(data, "NO")  # a date where none was pinned
     assert runs == [True, False]
 
 
 def test_a_capture_list_walk_reads_numbers_and_gets_no_program(runs: list[bool]) -> None:
     item = vector(CAPTURE_LIST)
     raw = bytes.fromhex(item["bytes_hex"])
-    (first,) = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
-    (again,) = Decoder(keys_of(item), country=item.get("country")).decode_capture(raw)
+    decoder = Decoder(keys_of(item), country=item.get("country"))
+    (first,) = decoder.decode_capture(raw)
+    (again,) = decoder.decode_capture(raw)
     assert not runs
-    assert programs() == [None]
+    assert programs(decoder._dlms.layouts) == [None]
     assert isinstance(first, Message)
     assert isinstance(again, Message)
     assert again.readings == first.readings
@@ -251,7 +281,7 @@ def _reads_real_numbers(builder: Any, items: list[Any]) -> None:
 
 @pytest.mark.parametrize("twist", [_differs_between_recordings, _reads_real_numbers])
 def test_a_walker_branching_on_numbers_is_caught(
-    twist: Any, runs: list[bool], monkeypatch: pytest.MonkeyPatch
+    twist: Any, runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(KAMSTRUP_CLOCK, monkeypatch)
     original = lists._obis_walk
@@ -261,42 +291,42 @@ def test_a_walker_branching_on_numbers_is_caught(
         twist(builder, items)
 
     monkeypatch.setattr(lists, "_obis_walk", careless)
-    planned(data, "NO")
-    assert planned(data, "NO") == walked(data, "NO")
+    planned(data, layouts, "NO")
+    assert planned(data, layouts, "NO") == walked(data, "NO")
     assert not runs
-    assert programs() == [None]
+    assert programs(layouts) == [None]
     if twist is _reads_real_numbers:
         assert walked(data, "NO")[0][1].model == "a zero"
 
 
 def test_a_positional_list_of_unknown_shape_gets_no_program(
-    runs: list[bool], monkeypatch: pytest.MonkeyPatch
+    runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(KAIFA_CLOCK, monkeypatch)
-    planned(data, "NO")
-    form = form_of(data)
+    planned(data, layouts, "NO")
+    form = form_of(data, layouts)
     clock = form.read(data)[clock_index(form)]
     # A positional list that starts with the clock: no layout has that shape.
     push = data[: body_start(data)] + b"\x02\x02\x09\x0c" + clock + b"\x06\x00\x00\x09\xc4"
     refused = walked(push, "NO")
     assert refused[0] is UnknownLayoutError
     assert "2 elements (octet-string[12], double-long-unsigned)" in refused[1]
-    assert planned(push, "NO") == refused
-    assert planned(push, "NO") == refused
+    assert planned(push, layouts, "NO") == refused
+    assert planned(push, layouts, "NO") == refused
     assert not runs
-    assert None in programs()
+    assert None in programs(layouts)
 
 
 def test_a_message_with_readings_is_walked(
-    runs: list[bool], monkeypatch: pytest.MonkeyPatch
+    runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(AIDON_CLOCK, monkeypatch)
-    planned(data, "NO")
-    body = apdu.parse_notification(data, strict=False).body
-    assert type(body) is axdr.Planned
-    message = lists.new_message(0)
+    planned(data, layouts, "NO")
+    body = apdu.parse_notification(data, strict=False, layouts=layouts).body
+    assert type(body) is plan.Planned
+    message = builder.new_message(0)
     message.add("0-0:42.0.0", "kept")
-    lists.apply_body(message, body, lists.ListContext(None, "NO"))
+    lists.apply_body(message, body, scaling.ListContext(None, "NO"))
     assert not runs
     assert message.readings["0-0:42.0.0"].value == "kept"
     readings, meter, timestamp = summary(message)
@@ -304,75 +334,78 @@ def test_a_message_with_readings_is_walked(
 
 
 def test_structures_without_an_obis_code_first_are_not_triples(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
 ) -> None:
     (data,) = plaintexts(AIDON_CLOCK, monkeypatch)
     list_id = bytes((1, 1, 0, 2, 0x81, 0xFF))
     other = data.replace(list_id, list_id[:5] + b"\x00")  # F = 0: not an OBIS code here
     for _ in range(2):
-        assert planned(other, "NO") == walked(other, "NO")
+        assert planned(other, layouts, "NO") == walked(other, "NO")
     (readings, meter, _), _ = walked(other, "NO")
     assert meter.list_id == "010100028100"  # read as a leading id, not as 1-1:0.2.129
     assert ("1-0:1.7.0", int, 280, "W") in readings  # the vector's expected value
     assert meter.list_id != walked(data, "NO")[0][1].list_id  # "AIDON_V0001" there
 
 
-def test_a_body_that_is_not_a_list_is_refused_every_time() -> None:
+def test_a_body_that_is_not_a_list_is_refused_every_time(layouts: LayoutCache) -> None:
     data = bytes.fromhex("0f000000010006000009c4")  # the body is one uint32, no list
     for _ in range(3):
-        body = apdu.parse_notification(data, strict=True).body
+        body = apdu.parse_notification(data, strict=True, layouts=layouts).body
         with pytest.raises(UnsupportedError):
-            lists.apply_body(lists.new_message(0), body, lists.ListContext(None, None))
-    assert type(body) is axdr.Planned
-    assert programs() == [None]
+            lists.apply_body(builder.new_message(0), body, scaling.ListContext(None, None))
+    assert type(body) is plan.Planned
+    assert programs(layouts) == [None]
 
 
-def test_bodies_without_fields_and_other_buffers_are_only_decoded() -> None:
+def test_bodies_without_fields_and_other_buffers_are_only_decoded(layouts: LayoutCache) -> None:
     text_only = bytes.fromhex("0f0000000100" + "02010a03616263")
-    assert apdu.parse_notification(text_only, strict=True).body == ("abc",)
-    assert (6, len(text_only)) not in axdr._FORMS
+    assert apdu.parse_notification(text_only, strict=True, layouts=layouts).body == ("abc",)
+    assert (6, len(text_only)) not in layouts.forms
     data = bytes.fromhex("0f0000000100" + "020106000009c4")
-    assert axdr.decode_planned(bytearray(data), 6) == ((2500,), len(data))  # type: ignore[arg-type]
-    assert not axdr._FORMS
+    assert layouts.decode(bytearray(data), 6) == ((2500,), len(data))  # type: ignore[arg-type]
+    assert not layouts.forms
 
 
-def test_layouts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_layouts_are_bounded(monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache) -> None:
     header = bytes.fromhex("0f0000000100")
     signed = header + bytes.fromhex("020105fffffffe")
     unsigned = header + bytes.fromhex("02010600000002")
-    monkeypatch.setattr(axdr, "MAX_FORMS", 1)
-    axdr.decode_planned(signed, 6)
-    axdr.decode_planned(unsigned, 6)
-    ((form,),) = axdr._FORMS.values()
+    monkeypatch.setattr(plan, "MAX_FORMS", 1)
+    layouts.decode(signed, 6)
+    layouts.decode(unsigned, 6)
+    ((form,),) = layouts.forms.values()
     assert form.fields == ((9, "I"),)  # the form of the signed body made way
-    assert axdr.decode_planned(signed, 6) == ((-2,), len(signed))
-    monkeypatch.setattr(axdr, "MAX_KEYS", 1)
+    assert layouts.decode(signed, 6) == ((-2,), len(signed))
+    monkeypatch.setattr(plan, "MAX_KEYS", 1)
     dated = header[:5] + b"\x0c" + bytes(12) + unsigned[6:]
-    axdr.decode_planned(dated, 18)
-    assert list(axdr._FORMS) == [(18, len(dated))]
+    layouts.decode(dated, 18)
+    assert list(layouts.forms) == [(18, len(dated))]
     texts = [header + b"\x02\x02\x0a\x01" + bytes((c,)) + b"\x06\x00\x00\x00\x02" for c in b"abc"]
-    monkeypatch.setattr(axdr, "MAX_LAYOUTS", 2)
+    monkeypatch.setattr(plan, "MAX_LAYOUTS", 2)
     for data in texts:
-        axdr.decode_planned(data, 6)
-        assert sum(len(f.layouts) for fs in axdr._FORMS.values() for f in fs) <= 2
-    monkeypatch.setattr(axdr, "MAX_LEARNT", 2)
-    axdr.clear_layouts()
+        layouts.decode(data, 6)
+        assert layouts.layouts <= 2
+    monkeypatch.setattr(plan, "MAX_LEARNT", 2)
+    layouts = LayoutCache()
     for data in texts:
-        axdr.decode_planned(data, 6)
-    ((form,),) = axdr._FORMS.values()
+        layouts.decode(data, 6)
+    ((form,),) = layouts.forms.values()
     assert len(form.layouts) == 2
-    assert axdr.decode_planned(texts[2], 6) == (("c", 2), len(texts[2]))  # decoded, not learnt
-    assert type(axdr.decode_planned(texts[1], 6)[0]) is axdr.Planned
+    assert layouts.decode(texts[2], 6) == (("c", 2), len(texts[2]))  # decoded, not learnt
+    assert type(layouts.decode(texts[1], 6)[0]) is plan.Planned
 
 
-def test_programs_are_bounded(runs: list[bool], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lists, "_MAX_PROGRAMS", 1)
+def test_programs_are_bounded(
+    runs: list[bool], monkeypatch: pytest.MonkeyPatch, layouts: LayoutCache
+) -> None:
+    monkeypatch.setattr(compiled, "_MAX_PROGRAMS", 1)
     (data,) = plaintexts(KAMSTRUP_CLOCK, monkeypatch)
-    planned(data, "NO")
+    planned(data, layouts, "NO")
     for country in ("NO", "SE", "NO"):
-        assert planned(data, country) == walked(data, country)
+        assert planned(data, layouts, country) == walked(data, country)
     assert runs == [True, True, True]
-    assert list(form_of(data).layouts[form_of(data).fixed(data)].programs) == [(None, "NO", None)]
+    form = form_of(data, layouts)
+    assert list(form.layouts[form.fixed(data)].programs) == [(None, "NO", None)]
 
 
 def test_scaling_without_round_equals_rounding() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr
 from custom_components.han_port.han.dlms.scaling import ListContext, model_family
 from custom_components.han_port.han.model import ImplausibleError, Keys, Message, Rejected
 from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering
@@ -59,11 +58,6 @@ def decode(data: bytes, *, country: str | None = None, keys: Keys | None = None)
     (result,) = Decoder(keys or Keys(), country=country).feed(data, final=True)
     assert isinstance(result, Message), result
     return result
-
-
-@pytest.fixture(autouse=True)
-def fresh_layouts() -> None:
-    axdr.clear_layouts()
 
 
 def test_kamstrup_five_digit_voltages_are_hundredths_of_a_volt() -> None:

@@ -7,7 +7,7 @@ normalisation (clocks excepted); negative ones must be rejected with the right e
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import math
 from pathlib import Path
@@ -35,7 +35,7 @@ from custom_components.han_port.han.model import (
 from custom_components.han_port.han.p1 import (
     MAX_TELEGRAM,
     P1Framer,
-    clear_caches,
+    TelegramParser,
     crc16_arc_fast,
     parse_telegram,
     verify_footer,
@@ -395,12 +395,33 @@ def test_session_rejects_foreign_frames() -> None:
 
 def test_caches_give_the_same_results() -> None:
     data = wire(BY_ID["dp_fluvius_v171"])
-    clear_caches()
-    cold = parse_telegram(data)
-    warm = parse_telegram(data)
+    parser = TelegramParser("BE")
+    cold = parser.parse(data)
+    warm = parser.parse(data)
     assert cold.readings == warm.readings
     assert cold.meter == warm.meter
     assert cold.meter is not warm.meter
+    assert parse_telegram(data, country="BE").readings == cold.readings
+
+
+def test_each_meter_has_its_own_bounded_line_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sessions (two meters, two config entries) never share what they remember."""
+    first, second = P1Session(Keys(), country="NL"), P1Session(Keys(), country="FI")
+    telegram = wire(BY_ID["dp_v5"])
+    frame = Frame(FrameKind.P1, telegram, len(telegram))
+    nl = first.push_frame(frame)
+    assert first.parser._lines
+    assert not second.parser._lines  # nothing learnt from the other meter
+    fi = second.push_frame(frame)
+    # The same line means another time in Finland (EET): no answer crosses over.
+    assert nl.timestamp is not None
+    assert fi.timestamp is not None
+    assert nl.timestamp - fi.timestamp == timedelta(hours=1)
+    monkeypatch.setattr("custom_components.han_port.han.p1_parse._MAX_LINES", 4)
+    bounded = TelegramParser()
+    for index in range(20):
+        bounded.parse(f"/ISk5MT382\r\n\r\n1-0:1.8.1({index:06}.000*kWh)\r\n!\r\n".encode())
+        assert len(bounded._lines) <= 4
 
 
 # --------------------------------------------------------------------------------------

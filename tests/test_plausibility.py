@@ -9,7 +9,6 @@ import pytest
 
 from custom_components.han_port.han import plausibility
 from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr
 from custom_components.han_port.han.model import (
     ImplausibleError,
     Keys,
@@ -51,11 +50,6 @@ def refused(results: list[Message | Rejected]) -> ImplausibleError:
     assert isinstance(result.error, ImplausibleError)
     assert result.code == "implausible"
     return result.error
-
-
-@pytest.fixture(autouse=True)
-def fresh_layouts() -> None:
-    axdr.clear_layouts()
 
 
 # -- Issue 10, item 1: a float64 NaN/infinity in a checksum-valid HDLC frame ------------------

@@ -48,6 +48,10 @@ class Decoder:
     unauthenticated or clear DLMS data the same way. Authenticated messages pass the
     ``replay`` guard (one per decoder unless the caller shares one across reconnects): a
     counter that does not rise is refused (``replayed``).
+
+    What the decoder learns to go fast is its own and bounded: the P1 lines its meter
+    repeats (``P1Session.parser``) and the DLMS body layouts and their programs
+    (``DlmsSession.layouts``). Two decoders (two meters) never share them.
     """
 
     def __init__(

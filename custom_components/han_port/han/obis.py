@@ -143,6 +143,24 @@ def parse(code: str) -> Code | None:
     return Code(a, b, c, d, e)
 
 
+@lru_cache(maxsize=4096)
+def code_text(raw: bytes) -> str:
+    r"""A code in the six bytes DLMS sends it as: ``b'\x01\x00\x01\x08\x00\xff'`` -> ``1-0:1.8.0``.
+
+    The F group is always 255 on a HAN port and is left out.
+    """
+    return f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}"
+
+
+@lru_cache(maxsize=1024)
+def code_bytes(code: str) -> bytes:
+    """The six DLMS bytes of a code written ``A-B:C.D.E`` (F = 255)."""
+    ab, cde = code.split(":")
+    a, b = ab.split("-")
+    c, d, e = cde.split(".")
+    return bytes((int(a), int(b), int(c), int(d), int(e), 255))
+
+
 def normalise_code(code: str) -> str:
     """Canonical ``A-B:C.D.E`` from ``1-0:1.8.0.255``, ``1-0:1.8.0*255`` or ``1.0.1.8.0.255``."""
     parts = re.split(r"[-:.*]", code)

@@ -20,12 +20,12 @@ from typing import Final
 from .crc import crc16_arc_fast
 from .framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus
 from .model import ChecksumError, HanError, MalformedError, TruncatedError
-from .p1_parse import clear_caches, parse_telegram, pick_meter_id
+from .p1_parse import TelegramParser, parse_telegram, pick_meter_id
 
 __all__ = [
     "MAX_TELEGRAM",
     "P1Framer",
-    "clear_caches",
+    "TelegramParser",
     "crc16_arc_fast",
     "parse_telegram",
     "pick_meter_id",

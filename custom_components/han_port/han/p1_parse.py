@@ -1,8 +1,10 @@
 """P1 / DSMR text: data lines into readings (values, units, clocks, profiles, meter identity).
 
-Parsing is split-based (no regular expression per line) and caches what repeats from one
-telegram to the next (OBIS keys, units, whole unchanged lines), so the decoder stays cheap at
-one telegram per second for years.
+Parsing is split-based (no regular expression per line). A meter's ``TelegramParser`` keeps
+the whole lines that repeat from one telegram to the next (bounded, its own: two meters never
+share it), so the decoder stays cheap at one telegram per second for years. How an OBIS key
+or a unit is spelled maps to the same answer for every meter: those two are memoised pure
+functions (``lru_cache``), not meter state.
 
 Values keep their exactness: ``00001.001*kWh`` becomes the integer 1001 Wh, computed from the
 digits rather than from a float. Numbers are bounded: a value with more significant digits than
@@ -13,6 +15,7 @@ any meter register holds makes the whole telegram implausible (never an Overflow
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 import json
 from typing import Final
 
@@ -27,7 +30,7 @@ from .model import (
 from .obis import readable_id
 from .units import normalise
 
-__all__ = ["clear_caches", "parse_telegram", "pick_meter_id"]
+__all__ = ["TelegramParser", "parse_telegram", "pick_meter_id"]
 
 # Value kinds, decided once per OBIS code.
 _GENERIC: Final = 0  # numbers with a unit; bare digits stay text (status words, limiter codes)
@@ -65,13 +68,11 @@ _MAX_DIGITS: Final = 15
 _SHORT_NUMBER: Final = _MAX_DIGITS
 _POW10: Final[tuple[int, ...]] = tuple(int(10**i) for i in range(_MAX_PLACES))
 _SUFFIXES: Final = frozenset(("", "S", "W", "s", "w"))
-_MAX_CACHE: Final = 4096
-_obis_cache: dict[str, tuple[str, int] | None] = {}
-_UNKNOWN: Final = ("", -1)
+#: Lines one parser remembers (a telegram has 10-60; more means lines that never repeat).
+_MAX_LINES: Final = 4096
+#: Identities one parser remembers (one meter has one; a changing id register, a few).
+_MAX_IDENTITIES: Final = 64
 _NOT_CACHED: Final = Reading("", None)
-_unit_cache: dict[str, tuple[str | None, int]] = {}
-_identity_cache: dict[tuple[str, tuple[Value, ...]], tuple[str | None, str | None, str | None]] = {}
-_line_caches: dict[tuple[timezone, timezone], dict[str, Reading | None]] = {}
 
 #: Offsets (winter, summer) for the S/W suffix of DSMR timestamps, by country.
 _WET: Final = (UTC, timezone(timedelta(hours=1)))
@@ -87,6 +88,7 @@ _SERIAL_DIGITS: Final = 6
 _ID_KEYS: Final = ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.0", "0-0:96.1.255", "1-0:0.0.0")
 
 
+@lru_cache(maxsize=4096)
 def _obis(key: str) -> tuple[str, int] | None:
     """Normalise ``A-B:C.D.E`` (optionally ``*255`` / ``.255``) and decide its value kind."""
     star = key.find("*")
@@ -117,33 +119,14 @@ def _obis(key: str) -> tuple[str, int] | None:
     return obis, kind
 
 
-def _obis_cached(key: str) -> tuple[str, int] | None:
-    try:
-        return _obis_cache[key]
-    except KeyError:
-        pass
-    info = _obis(key)
-    if len(_obis_cache) >= _MAX_CACHE:
-        _obis_cache.clear()
-    _obis_cache[key] = info
-    return info
-
-
+@lru_cache(maxsize=256)
 def _unit(unit: str) -> tuple[str | None, int]:
     """(normalised unit, power-of-ten exponent) for a unit as spelled on the wire."""
-    try:
-        return _unit_cache[unit]
-    except KeyError:
-        pass
     factor, base = normalise(1, unit)
     digits = str(factor)
-    info: tuple[str | None, int] = (unit, 0)
     if isinstance(factor, int) and digits.rstrip("0") == "1":
-        info = (base, len(digits) - 1)
-    if len(_unit_cache) >= _MAX_CACHE:
-        _unit_cache.clear()
-    _unit_cache[unit] = info
-    return info
+        return base, len(digits) - 1
+    return unit, 0
 
 
 class _TooManyDigits(Exception):  # noqa: N818 - internal signal, turned into ImplausibleError
@@ -189,9 +172,7 @@ def _value(group: str, kind: int) -> tuple[Value, str | None]:
         return group, None
     star = group.find("*")
     if star >= 0:
-        unit_text = group[star + 1 :]
-        known = _unit_cache.get(unit_text)
-        base, exp = known if known is not None else _unit(unit_text)
+        base, exp = _unit(group[star + 1 :])
         number = _decimal(group[:star], exp)
         return (group[:star] if number is None else number), base
     if not group:
@@ -254,7 +235,7 @@ def _profile(groups: list[str], zones: tuple[timezone, timezone]) -> str:
         count = int(groups[0])
         pos = 1
     while pos < len(groups) and ":" in groups[pos]:
-        info = _obis_cached(groups[pos])
+        info = _obis(groups[pos])
         if info is None:
             break
         objects.append(info[0])
@@ -285,10 +266,7 @@ def _parse_line(
     paren = line.find("(")
     if paren <= 0:
         return None, None, True
-    key = line[:paren]
-    info = _obis_cache.get(key, _UNKNOWN)
-    if info is _UNKNOWN:
-        info = _obis_cached(key)
+    info = _obis(line[:paren])
     if info is None:
         return None, None, True
     obis, kind = info
@@ -298,9 +276,7 @@ def _parse_line(
         if star < 0:
             value, unit = _value(line[paren + 1 : -1], kind)
             return Reading(obis, value, unit), None, True
-        unit_text = line[star + 1 : -1]
-        known = _unit_cache.get(unit_text)
-        unit, exp = known if known is not None else _unit(unit_text)
+        unit, exp = _unit(line[star + 1 : -1])
         number = line[paren + 1 : star]
         if len(number) > _SHORT_NUMBER:
             _bounded(number)
@@ -369,79 +345,92 @@ def pick_meter_id(candidates: list[str]) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _identity(ident: str, readings: dict[str, Reading]) -> MeterIdentity:
-    ids = tuple(r.value if (r := readings.get(key)) is not None else None for key in _ID_KEYS)
-    key = (ident, ids)
-    fields = _identity_cache.get(key)
-    if fields is None:
-        fields = _identity_fields(ident, ids)
-        if len(_identity_cache) >= 64:
-            _identity_cache.clear()
-        _identity_cache[key] = fields
-    return MeterIdentity(fields[0], fields[1], fields[2])
+class TelegramParser:
+    """Parses one meter's telegrams, remembering the lines and identity it has read.
+
+    A meter repeats most lines unchanged from one telegram to the next; a line seen before
+    costs one dict lookup. What is remembered belongs to this parser (one per meter, kept by
+    its ``P1Session``) and is bounded: two meters never share it.
+    """
+
+    __slots__ = ("_identities", "_lines", "zones")
+
+    def __init__(self, country: str | None = None) -> None:
+        """A parser for telegrams of a meter in ``country`` (its S/W time zone offsets)."""
+        self.zones = _ZONES.get(country.upper(), _CET) if country else _CET
+        self._lines: dict[str, Reading | None] = {}
+        self._identities: dict[
+            tuple[str, tuple[Value, ...]], tuple[str | None, str | None, str | None]
+        ] = {}
+
+    def parse(self, data: bytes) -> Message:
+        """Parse one P1 telegram (``/`` through the footer) into a Message.
+
+        Lines that do not parse are skipped; a telegram with no readable line at all raises
+        MalformedError; a number longer than any register holds raises ImplausibleError
+        naming the register. The CRC is not checked here (the framer or the caller does
+        that). The telegram ends at the '!' that starts a line (an ident line may hold one).
+        """
+        text = data.decode("latin-1")
+        start = text.find("/")
+        if start < 0:
+            msg = "not a P1 telegram (no '/' identification line)"
+            raise MalformedError(msg)
+        footer = text.find("\n!", start)
+        body = text[start : footer + 1] if footer >= 0 else text[start:]
+        if "\r" in body:
+            body = body.replace("\r", "")
+        if "\n(" in body:
+            body = body.replace("\n(", "(")  # DSMR 2.2/3 continuation lines
+        lines = body.split("\n")
+        zones = self.zones
+        readings: dict[str, Reading] = {}
+        timestamp: datetime | None = None
+        cache = self._lines
+        for line in lines[1:]:
+            hit = cache.get(line, _NOT_CACHED)
+            if hit is not _NOT_CACHED:
+                if hit is not None and hit.obis not in readings:
+                    readings[hit.obis] = hit
+                continue
+            try:
+                reading, clock, cacheable = _parse_line(line, zones)
+            except _TooManyDigits:
+                info = _obis(line[: line.find("(")])
+                register = info[0] if info else line[:24]
+                msg = f"{register}: a number with more than {_MAX_DIGITS} digits is not a reading"
+                raise ImplausibleError(msg) from None
+            except (ValueError, OverflowError):  # not expected: refuse the telegram, typed
+                msg = "a P1 data line could not be read"
+                raise MalformedError(msg) from None
+            if clock is not None and timestamp is None:
+                timestamp = clock
+            if cacheable:
+                if len(cache) >= _MAX_LINES:
+                    cache.clear()
+                cache[line] = reading
+            if reading is not None and reading.obis not in readings:
+                readings[reading.obis] = reading
+        if not readings:
+            msg = "P1 telegram holds no readable data line"
+            raise MalformedError(msg)
+        message = Message("p1", readings, self._identity(lines[0], readings), timestamp)
+        message.size = len(data)
+        return message
+
+    def _identity(self, ident: str, readings: dict[str, Reading]) -> MeterIdentity:
+        ids = tuple(r.value if (r := readings.get(key)) is not None else None for key in _ID_KEYS)
+        key = (ident, ids)
+        known = self._identities
+        fields = known.get(key)
+        if fields is None:
+            fields = _identity_fields(ident, ids)
+            if len(known) >= _MAX_IDENTITIES:
+                known.clear()
+            known[key] = fields
+        return MeterIdentity(fields[0], fields[1], fields[2])
 
 
 def parse_telegram(data: bytes, *, country: str | None = None) -> Message:
-    """Parse one P1 telegram (``/`` through the footer) into a Message.
-
-    Lines that do not parse are skipped; a telegram with no readable line at all raises
-    MalformedError; a number longer than any register holds raises ImplausibleError naming
-    the register. The CRC is not checked here (the framer or the caller does that). The
-    telegram ends at the '!' that starts a line (an ident line may hold a '!').
-    """
-    text = data.decode("latin-1")
-    start = text.find("/")
-    if start < 0:
-        msg = "not a P1 telegram (no '/' identification line)"
-        raise MalformedError(msg)
-    footer = text.find("\n!", start)
-    body = text[start : footer + 1] if footer >= 0 else text[start:]
-    if "\r" in body:
-        body = body.replace("\r", "")
-    if "\n(" in body:
-        body = body.replace("\n(", "(")  # DSMR 2.2/3 continuation lines
-    lines = body.split("\n")
-    zones = _ZONES.get(country.upper(), _CET) if country else _CET
-    readings: dict[str, Reading] = {}
-    timestamp: datetime | None = None
-    cache = _line_caches.get(zones)
-    if cache is None:
-        cache = _line_caches.setdefault(zones, {})
-    for line in lines[1:]:
-        hit = cache.get(line, _NOT_CACHED)
-        if hit is not _NOT_CACHED:
-            if hit is not None and hit.obis not in readings:
-                readings[hit.obis] = hit
-            continue
-        try:
-            reading, clock, cacheable = _parse_line(line, zones)
-        except _TooManyDigits:
-            info = _obis_cached(line[: line.find("(")])
-            register = info[0] if info else line[:24]
-            msg = f"{register}: a number with more than {_MAX_DIGITS} digits is not a reading"
-            raise ImplausibleError(msg) from None
-        except (ValueError, OverflowError):  # not expected: refuse the telegram, typed
-            msg = "a P1 data line could not be read"
-            raise MalformedError(msg) from None
-        if clock is not None and timestamp is None:
-            timestamp = clock
-        if cacheable:
-            if len(cache) >= _MAX_CACHE:
-                cache.clear()
-            cache[line] = reading
-        if reading is not None and reading.obis not in readings:
-            readings[reading.obis] = reading
-    if not readings:
-        msg = "P1 telegram holds no readable data line"
-        raise MalformedError(msg)
-    message = Message("p1", readings, _identity(lines[0], readings), timestamp)
-    message.size = len(data)
-    return message
-
-
-def clear_caches() -> None:
-    """Forget cached lines, OBIS codes and units (for benchmarks and tests)."""
-    _line_caches.clear()
-    _identity_cache.clear()
-    _obis_cache.clear()
-    _unit_cache.clear()
+    """Parse one telegram on its own (a meter's stream goes through its ``TelegramParser``)."""
+    return TelegramParser(country).parse(data)

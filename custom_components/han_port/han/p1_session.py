@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .framing import FrameKind
 from .model import ChecksumError, MalformedError, UnsupportedError, WrongKeyError
-from .p1 import parse_telegram, verify_footer
+from .p1 import TelegramParser, verify_footer
 from .p1_encrypted import decrypt_dsmr_gcm, decrypt_stoen
 
 if TYPE_CHECKING:
@@ -26,14 +26,15 @@ class P1Session:
     """Turn P1 frames (plain, Polish envelope, DSMR GCM) into messages."""
 
     def __init__(self, keys: Keys, *, country: str | None = None) -> None:
-        """Keep the user's keys and country profile."""
+        """Keep the user's keys and country profile; start this meter's telegram parser."""
         self.keys = keys
         self.country = country
+        self.parser = TelegramParser(country)
 
     def push_frame(self, frame: Frame) -> Message:
         """Decode one frame; raise a HanError subclass when it cannot be decoded."""
         if frame.kind is FrameKind.P1:
-            message = parse_telegram(frame.payload, country=self.country)
+            message = self.parser.parse(frame.payload)
             message.size = frame.size
             return message
         if frame.kind is FrameKind.P1_STOEN:
@@ -44,7 +45,7 @@ class P1Session:
         else:
             msg = f"not a P1 frame: {frame.kind}"
             raise UnsupportedError(msg)
-        message = parse_telegram(decrypted.telegram, country=self.country)
+        message = self.parser.parse(decrypted.telegram)
         message.notes.extend(decrypted.notes)
         message.size = frame.size
         message.security = decrypted.security

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..framing import FrameKind  # noqa: TID252
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .axdr import decode, decode_planned, read_length
+from .axdr import decode, read_length
 from .shape import sourced
 
 if TYPE_CHECKING:
     from ..framing import Frame  # noqa: TID252
+    from .plan import LayoutCache
 
 TAG_DATA_NOTIFICATION = 0x0F
 TAG_GLO_CIPHERING = 0xDB
@@ -65,7 +66,7 @@ def looks_like_apdu(data: bytes) -> bool:
 class Notification:
     """A decoded data-notification: invoke id, optional date-time, body value.
 
-    A body whose layout the decoder has seen before comes as ``axdr.Planned`` (its field
+    A body whose layout the decoder has seen before comes as ``plan.Planned`` (its field
     values, read but not decoded); ``lists.apply_body`` takes either form.
     """
 
@@ -74,12 +75,15 @@ class Notification:
     body: Any
 
 
-def parse_notification(data: bytes, *, strict: bool, learn: bool = True) -> Notification:
+def parse_notification(
+    data: bytes, *, strict: bool, layouts: LayoutCache | None = None
+) -> Notification:
     """Decode a data-notification APDU (``0F`` ...).
 
     ``strict`` demands that the body ends exactly where the data ends: the plausibility
-    test for plaintexts that no tag vouches for. ``learn=False`` (a framer's look at a frame
-    it may still refuse) decodes without learning or using body layouts.
+    test for plaintexts that no tag vouches for. ``layouts`` is the meter's cache of body
+    layouts (``plan``); without it (a framer's look at a frame it may still refuse) the body
+    is decoded without learning or using layouts.
     """
     if len(data) < 6:
         msg = "data-notification shorter than its header"
@@ -105,7 +109,7 @@ def parse_notification(data: bytes, *, strict: bool, learn: bool = True) -> Noti
     if pos > len(data):
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
-    body, end = decode_planned(data, pos) if learn else decode(data, pos)
+    body, end = layouts.decode(data, pos) if layouts is not None else decode(data, pos)
     body = sourced(body, data, pos)
     if strict and end != len(data):
         msg = "data-notification body does not fill the APDU"

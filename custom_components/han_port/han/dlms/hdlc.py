@@ -205,7 +205,7 @@ def _one_apdu(info: bytes) -> bool:
     apdu = strip_llc(info)
     try:
         if apdu[:1] == bytes((TAG_DATA_NOTIFICATION,)):
-            parse_notification(apdu, strict=True, learn=False)
+            parse_notification(apdu, strict=True)
             return True
         if apdu[:1] == bytes((TAG_GLO_CIPHERING,)):
             glo = parse_glo(apdu)

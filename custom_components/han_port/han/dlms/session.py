@@ -42,7 +42,10 @@ from .apdu import (
     parse_notification,
     strip_llc,
 )
-from .lists import ListContext, apply_body, maker_from_title, new_message, parse_datetime
+from .builder import new_message, parse_datetime
+from .lists import apply_body
+from .plan import LayoutCache
+from .scaling import ListContext, maker_from_title
 
 if TYPE_CHECKING:
     from ..framing import Frame  # noqa: TID252
@@ -110,6 +113,8 @@ class DlmsSession:
         self._mbus = _Parts()
         self._gbt = _Parts()
         self._gbt.next = 1
+        #: The body layouts this meter has sent (bounded; read with one ``struct`` call).
+        self.layouts = LayoutCache()
 
     def reset(self) -> None:
         """Forget partial messages (after a reconnect)."""
@@ -188,7 +193,9 @@ class DlmsSession:
             return self._gbt_block(data, size)
         if tag == TAG_DATA_NOTIFICATION:
             self._refuse_clear("a notification in clear")
-            return self._notification(parse_notification(data, strict=False), size, None)
+            return self._notification(
+                parse_notification(data, strict=False, layouts=self.layouts), size, None
+            )
         if tag == TAG_GLO_CIPHERING:
             return self._ciphered(data, size)
         msg = f"APDU type 0x{tag:02X} is not a push this library decodes"
@@ -298,7 +305,9 @@ class DlmsSession:
         if not plain or plain[0] != TAG_DATA_NOTIFICATION:
             msg = "deciphered APDU is not a data-notification"
             raise UnsupportedError(msg)
-        return self._notification(parse_notification(plain, strict=False), size, title)
+        return self._notification(
+            parse_notification(plain, strict=False, layouts=self.layouts), size, title
+        )
 
     def _title(self, title: bytes) -> bytes:
         if len(title) == 8:
@@ -313,7 +322,7 @@ class DlmsSession:
     def _strict(self, plain: bytes, size: int, title: bytes, *, note: str | None) -> Message:
         """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key)."""
         try:
-            notification = parse_notification(plain, strict=True)
+            notification = parse_notification(plain, strict=True, layouts=self.layouts)
             message = self._notification(notification, size, title)
         except HanError:
             msg = "decrypted data does not parse: the encryption key (EK) is probably wrong"
