@@ -27,6 +27,7 @@ from custom_components.han_port.han.wmbus import decode_vector_bytes
 from custom_components.han_port.sensor import (
     HEADROOM,
     METER_SENSORS,
+    HanMeterSensor,
     describe,
     register_sensor,
 )
@@ -123,8 +124,12 @@ def _fields(description: Any) -> dict[str, Any]:
 
 
 def _meter_sensors() -> dict[str, Any]:
+    coordinator = _coordinator(MeterData())
     return {
-        description.key: {"unique_id": f"{METER}_{description.key}", **_fields(description)}
+        description.key: {
+            "unique_id": HanMeterSensor(coordinator, description).unique_id,
+            **_fields(description),
+        }
         for description in (*METER_SENSORS, *HEADROOM)
     }
 

@@ -161,3 +161,22 @@ def test_catalogue_is_consistent() -> None:
         assert lookup(code) == info, code
         assert info.name
         assert info.key
+
+
+def test_wireless_mbus_groups_come_from_the_library() -> None:
+    from custom_components.han_port.han.wmbus.meaning import GROUPS
+
+    assert GROUPS == {
+        0x02: ("electricity", 1),
+        0x03: ("gas", 7),
+        0x04: ("heat", 6),
+        0x0C: ("heat", 6),
+        0x0D: ("heat", 6),
+        0x0A: ("cooling", 5),
+        0x0B: ("cooling", 5),
+        0x06: ("water", 9),
+        0x15: ("water", 9),
+        0x07: ("water", 8),
+        0x16: ("water", 8),
+        0x08: ("hca", 4),
+    }

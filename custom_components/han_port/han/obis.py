@@ -173,7 +173,7 @@ def normalise_code(code: str) -> str:
 
 
 def phase_code(base: int, phase: int) -> int:
-    """The C code of quantity ``base`` (1-20) on phase 1-3 (``31`` for current on L1)."""
+    """The C code of quantity ``base`` (1-20) on phase 1-3, or 0 for all phases (11, 1 -> 31)."""
     return base + PHASE_BLOCK * phase
 
 

@@ -41,6 +41,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .model import ImplausibleError
+from .obis import phase_code
 
 if TYPE_CHECKING:
     from .model import Message, Reading
@@ -66,8 +67,9 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "GJ": (-1e9, 1e9),
 }
 _ENERGY_UNITS = frozenset(("Wh", "varh", "VAh"))
-_SIGNED_SUMS = frozenset((16, 36, 56, 76))
-_POWER_FACTORS = frozenset((13, 33, 53, 73))
+#: C codes of the signed sums (+A - -A) and of the power factors, all phases and L1-L3.
+_SIGNED_SUMS = frozenset(phase_code(16, phase) for phase in range(4))
+_POWER_FACTORS = frozenset(phase_code(13, phase) for phase in range(4))
 _PF_BOUNDS = (-1.0, 1.0)
 
 #: OBIS code -> its C field when it is electricity (A=1), else -1 (cached, bounded).

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..obis import DEVICE_TYPES, NEUTRAL_CURRENT, VALUE_GROUPS, Medium, phase_code  # noqa: TID252
 from .records import INT_CODINGS, Record, decode_datetime, decode_number, decode_text
 
 if TYPE_CHECKING:
@@ -297,20 +298,20 @@ def scale(number: float, exponent: int, factor: float = 1.0) -> float | int:
     return round(value, 12)
 
 
-#: Device type -> (group, OBIS A).
+#: Each medium's record group (heat and cooling share their C codes, cold and hot water theirs).
+_GROUP_NAMES: dict[Medium, str] = {
+    Medium.ELECTRICITY: "electricity",
+    Medium.GAS: "gas",
+    Medium.HEAT: "heat",
+    Medium.COOLING: "cooling",
+    Medium.WATER: "water",
+    Medium.HOT_WATER: "water",
+    Medium.HEAT_COST_ALLOCATOR: "hca",
+}
+#: Device type -> (group, OBIS A), from the library's EN 13757-3 table (``obis``).
 GROUPS: dict[int, tuple[str, int]] = {
-    0x02: ("electricity", 1),
-    0x03: ("gas", 7),
-    0x04: ("heat", 6),
-    0x0C: ("heat", 6),
-    0x0D: ("heat", 6),
-    0x0A: ("cooling", 5),
-    0x0B: ("cooling", 5),
-    0x06: ("water", 9),
-    0x15: ("water", 9),
-    0x07: ("water", 8),
-    0x16: ("water", 8),
-    0x08: ("hca", 4),
+    device_type: (_GROUP_NAMES[medium], VALUE_GROUPS[medium])
+    for device_type, medium in DEVICE_TYPES.items()
 }
 
 _HEAT_C = {
@@ -337,20 +338,19 @@ def _electricity_c(meaning: Meaning) -> int | None:
             return 4 + meaning.quadrant
         return None
     if p == 4:
-        return 91 if q == "current" and not d else None
-    offset = 20 * p
+        return NEUTRAL_CURRENT if q == "current" and not d else None
     if q in ("energy", "power"):
-        return 1 + d + offset if q == "power" or not p else None
+        return phase_code(1 + d, p) if q == "power" or not p else None
     if q in ("reactive_energy", "reactive_power"):
-        return 3 + d + offset if q == "reactive_power" or not p else None
+        return phase_code(3 + d, p) if q == "reactive_power" or not p else None
     if q in ("apparent_energy", "apparent_power"):
-        return 9 + d + offset if q == "apparent_power" or not p else None
+        return phase_code(9 + d, p) if q == "apparent_power" or not p else None
     if d:
         return None
     if q == "voltage":
-        return 12 + offset
+        return phase_code(12, p)
     if q == "current":
-        return 11 + offset
+        return phase_code(11, p)
     if q == "frequency" and not p:
         return 14
     return None
