@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -11,10 +12,13 @@ from pathlib import Path
 import tty
 from typing import Any
 
+from custom_components.han_port.const import Timings
 from custom_components.han_port.han.crypto import gcm_open
 from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: The ``timings`` fixture: ``timings(silence_intervals=1000)`` changes a coordinator timing.
+type SetTimings = Callable[..., Timings]
 
 
 def vector(name: str, vector_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port import detect
+from custom_components.han_port import connection, detect
 from custom_components.han_port.connection import (
     InvalidKeyError,
     MeterConfig,
@@ -22,7 +22,6 @@ from custom_components.han_port.connection import (
     parse_system_title,
 )
 from custom_components.han_port.detect import Outcome, async_detect, listen_window
-from custom_components.han_port.diagnostics import _decoder_info
 from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.framing import FrameKind
 from custom_components.han_port.han.profiles import Parity, SerialSettings, get_profile
@@ -136,7 +135,7 @@ def fake_port(monkeypatch: pytest.MonkeyPatch, per_setting: list[list[Any]]) -> 
         writers.append(writer)
         return FakeReader(per_setting[len(writers) - 1]), writer
 
-    monkeypatch.setattr(detect, "open_port", _open)
+    monkeypatch.setattr(connection, "open_port", _open)
     return writers
 
 
@@ -186,8 +185,20 @@ async def test_detect_starts_cul_receiver(monkeypatch: pytest.MonkeyPatch) -> No
     assert writers[0].written  # switched to T1 reception first
 
 
-def test_diagnostics_without_decoder() -> None:
-    assert _decoder_info(None) == {}
+def test_both_decoders_say_what_they_saw() -> None:
+    """The read loop's decoders: setup commands and diagnostics without isinstance checks."""
+    wired = MeterConfig.from_data({"port": "/dev/x", "profile": "no_kaifa"}).new_decoder()
+    wired.feed(HDLC_NO)
+    assert list(wired.setup_commands()) == []
+    assert wired.diagnostics()["locked_format"] == "hdlc"
+    assert wired.diagnostics()["stream"]["frames"] == 1
+    config = MeterConfig.from_data(
+        {"port": "/dev/x", "profile": "wmbus_oms", "receiver": "raw", "meter_id": "30584551"}
+    )
+    wireless = config.new_decoder()
+    wireless.feed(WMBUS_PLAIN)
+    assert list(wireless.setup_commands()) == []
+    assert wireless.diagnostics() == {"heard": ["10101010"]}
 
 
 # ---------------------------------------------------------------------- PTYs and formats

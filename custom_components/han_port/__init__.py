@@ -26,7 +26,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> b
     coordinator = HanPortCoordinator(hass, entry)
     await coordinator.async_load()
     try:
-        connection = await coordinator.async_open()
+        connection = await coordinator.reader.async_open()
     except OSError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -39,7 +39,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> b
         config_entry_id=entry.entry_id, **meter_device_info(coordinator)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    coordinator.start(connection)
+    coordinator.reader.start(connection)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
