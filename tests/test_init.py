@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -124,6 +126,27 @@ async def test_port_missing_at_setup_retries(hass: HomeAssistant) -> None:
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert "cannot be opened" in entry.reason
+
+
+def open_fds(path: str) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += str(fd.readlink()) == path
+    return count
+
+
+async def test_platform_setup_failure_closes_the_port(hass: HomeAssistant, pty: Pty) -> None:
+    """Issue 12: the port opened in async_setup_entry was left open when a platform failed."""
+    before = open_fds(pty.path)
+    failure = RuntimeError("a platform failed")
+    with patch.object(hass.config_entries, "async_forward_entry_setups", side_effect=failure):
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=NL_ID, data={CONF_PORT: pty.path})
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert open_fds(pty.path) == before
 
 
 @pytest.mark.usefixtures("socket_enabled")
