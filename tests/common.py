@@ -52,6 +52,7 @@ def wire(item: dict[str, Any]) -> bytes:
 P1_NL = wire(vector("dsmr", "dp_v5"))  # DSMR 5 with a gas meter on M-Bus channel 1
 P1_NL_TWO_MBUS = wire(vector("dsmr", "dp_v5_two_mbus"))
 HDLC_NO = wire(vector("nordic", "hassams-kaifa-ma304h3e-long"))  # Kaifa, Norway, plain
+KAIFA_SHORT = wire(vector("nordic", "hassams-kaifa-ma304h3e-short"))  # power only: no id
 LU = vector("dsmr", "lux_smarty_msn_encrypted")  # encrypted DSMR, EK + AK, meter id
 LU_FRAME = wire(LU)
 LU_EK = LU["keys"]["ek"]

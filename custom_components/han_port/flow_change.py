@@ -1,7 +1,7 @@
 """The config flow's steps for an existing meter: new keys (reauth), new port (reconfigure).
 
 Both listen to the port again (the detection step) before they change the entry, and refuse
-a different meter (``wrong_meter``).
+a different meter (``wrong_meter``) when both the entry and the frames name their meter.
 """
 
 from __future__ import annotations
@@ -40,14 +40,26 @@ if TYPE_CHECKING:
     from .coordinator import HanPortConfigEntry
 
 
+def names_a_meter(unique_id: str | None) -> bool:
+    """Whether a unique id names a meter: an id register, a system title, a wM-Bus id.
+
+    A meter that sends neither an id nor a system title is set up under its port's path
+    or URL; that says nothing about which meter answers on another port.
+    """
+    return bool(unique_id) and not (str(unique_id).startswith("/") or "://" in str(unique_id))
+
+
 class ChangingFlow(DetectingFlow):
     """The reauth and reconfigure steps (no domain: not registered)."""
 
     async def _async_changed_meter(self, unique_id: str) -> ConfigFlowResult:
-        """Update the entry with what detection found, unless another meter answered."""
+        """Update the entry with what detection found, unless another meter answered.
+
+        The entry keeps its unique id: its entities' ids derive from it.
+        """
         entry = self._entry
         assert entry is not None
-        if entry.unique_id is not None:
+        if names_a_meter(entry.unique_id) and names_a_meter(unique_id):
             await self.async_set_unique_id(unique_id)
             self._abort_if_unique_id_mismatch(reason="wrong_meter")
         return self._async_update_and_abort(entry)
