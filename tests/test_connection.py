@@ -116,12 +116,13 @@ class FakeReader:
 class FakeWriter:
     def __init__(self) -> None:
         self.written: list[bytes] = []
+        self.closed = False
 
     def write(self, data: bytes) -> None:
         self.written.append(data)
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
     async def wait_closed(self) -> None:
         pass
@@ -152,6 +153,23 @@ async def test_detect_port_fails_while_reading(monkeypatch: pytest.MonkeyPatch) 
     fake_port(monkeypatch, [[OSError("gone")]])
     config = MeterConfig.from_data({"port": "/dev/x", "profile": "nl_dsmr"})
     assert (await async_detect(config)).outcome is Outcome.CANNOT_CONNECT
+
+
+async def test_a_decoder_bug_ends_detection_and_closes_the_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow logs the bug and says "unreadable" (test_config_flow); the port is closed."""
+    writers = fake_port(monkeypatch, [[HDLC_NO]])
+
+    def broken(_self: Decoder, _data: bytes, *, final: bool = False) -> list[Any]:
+        msg = "a decoder bug"
+        raise IndexError(msg)
+
+    monkeypatch.setattr(Decoder, "feed", broken)
+    config = MeterConfig.from_data({"port": "/dev/x", "profile": "no_kaifa"})
+    with pytest.raises(IndexError):
+        await async_detect(config)
+    assert writers[0].closed
 
 
 async def test_detect_end_of_stream(monkeypatch: pytest.MonkeyPatch) -> None:

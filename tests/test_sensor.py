@@ -273,6 +273,24 @@ async def test_counters_notes_and_decryption_issue(
     assert state(hass, "1-0:1.7.0") == "6"
 
 
+async def test_a_read_that_ends_lost_publishes_nothing(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    """A good message, then replays in the same read that make the meter lost: stay lost."""
+    from custom_components.han_port.connection import Chunk
+    from custom_components.han_port.han.model import Rejected, ReplayedError
+
+    await push(hass, coordinator, message(**{"1_0__1_7_0": (1, "W")}))
+    coordinator.set_lost("silent")
+    replayed = Rejected("hdlc", ReplayedError("counter went back"), 10)
+    limit = coordinator.timings.replay_issue_after
+    coordinator.take(Chunk(100, [message(**{"1_0__1_7_0": (2, "W")}), *[replayed] * limit]))
+    await hass.async_block_till_done()
+    assert coordinator.lost
+    assert not coordinator.last_update_success
+    assert state(hass, "1-0:1.7.0") == STATE_UNAVAILABLE
+
+
 @pytest.mark.parametrize("coordinator", [{CONF_MIN_INTERVAL: 10}], indirect=True)
 async def test_held_back_update_is_dropped_when_lost(
     hass: HomeAssistant, coordinator: HanPortCoordinator
