@@ -66,7 +66,7 @@ def _log_detection(port: str, detection: Detection) -> None:
 
 
 class DetectingFlow(ConfigFlow):
-    """The part of the config flow that listens to the port (no domain: not registered)."""
+    """What every step of the flow shares, and the step that listens (no domain: not registered)."""
 
     def __init__(self) -> None:
         """Nothing heard yet."""
