@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -11,10 +12,13 @@ from pathlib import Path
 import tty
 from typing import Any
 
+from custom_components.han_port.const import Timings
 from custom_components.han_port.han.crypto import gcm_open
 from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: The ``timings`` fixture: ``timings(silence_intervals=1000)`` changes a coordinator timing.
+type SetTimings = Callable[..., Timings]
 
 
 def vector(name: str, vector_id: str) -> dict[str, Any]:
@@ -48,6 +52,7 @@ def wire(item: dict[str, Any]) -> bytes:
 P1_NL = wire(vector("dsmr", "dp_v5"))  # DSMR 5 with a gas meter on M-Bus channel 1
 P1_NL_TWO_MBUS = wire(vector("dsmr", "dp_v5_two_mbus"))
 HDLC_NO = wire(vector("nordic", "hassams-kaifa-ma304h3e-long"))  # Kaifa, Norway, plain
+KAIFA_SHORT = wire(vector("nordic", "hassams-kaifa-ma304h3e-short"))  # power only: no id
 LU = vector("dsmr", "lux_smarty_msn_encrypted")  # encrypted DSMR, EK + AK, meter id
 LU_FRAME = wire(LU)
 LU_EK = LU["keys"]["ek"]

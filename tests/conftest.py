@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import replace
+from functools import partial
 
 import pytest
 
-from custom_components.han_port import const, detect
+from custom_components import han_port
+from custom_components.han_port import detect
+from custom_components.han_port.const import Timings
+from custom_components.han_port.coordinator import HanPortCoordinator
 
 from .common import Pty
 
@@ -16,15 +21,37 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/han_port in every test."""
 
 
+#: Back-off and silence in tens of milliseconds (2-core CI). Silence comes after
+#: silence_intervals x the profile's interval: 0.05 x 10 s = 0.5 s for "auto".
+FAST = Timings(backoff_start=0.02, backoff_max=0.08, silence_intervals=0.05)
+
+
 @pytest.fixture(autouse=True)
 def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Detection windows, back-off and silence in tens of milliseconds (2-core CI)."""
+    """Detection windows in tenths of a second."""
     monkeypatch.setattr(detect, "LISTEN_MIN", 0.4)
     monkeypatch.setattr(detect, "LISTEN_MAX", 0.4)
-    monkeypatch.setattr(const, "BACKOFF_START", 0.02)
-    monkeypatch.setattr(const, "BACKOFF_MAX", 0.08)
-    # Silence after SILENCE_INTERVALS x profile interval: 0.05 x 10 s = 0.5 s for "auto".
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 0.05)
+
+
+@pytest.fixture(autouse=True)
+def timings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Timings]:
+    """The coordinators set up in a test read with ``FAST`` timings.
+
+    ``timings(field=value, ...)`` changes some for the rest of the test (from what they
+    are) and returns the timings now in use.
+    """
+    current = FAST
+
+    def use(**changes: float) -> Timings:
+        nonlocal current
+        current = replace(current, **changes)
+        monkeypatch.setattr(
+            han_port, "HanPortCoordinator", partial(HanPortCoordinator, timings=current)
+        )
+        return current
+
+    use()
+    return use
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from .common import (
     DK_EK,
     DK_FRAME,
     HDLC_NO,
+    KAIFA_SHORT,
     LU_AK,
     LU_EK,
     LU_FRAME,
@@ -714,6 +715,58 @@ async def test_reconfigure_port_and_keys(hass: HomeAssistant, pty: Pty, stop_tas
     assert entry.data[CONF_EK] == LU_EK.lower()
     assert entry.data[CONF_BAUDRATE] == 115200
     reload.assert_called_once_with(entry.entry_id)
+
+
+async def test_reconfigure_a_meter_without_id_to_another_port(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    """Issue 12: a meter without id or system title is known by its first port only.
+
+    Its unique id is that port's path; moving it to another port aborted with wrong_meter.
+    """
+    meter = Meter([KAIFA_SHORT])
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="/dev/serial/by-id/usb-old-adapter",
+        data={CONF_PORT: "/dev/serial/by-id/usb-old-adapter", CONF_PROFILE: "no_kaifa"},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    with patch.object(hass.config_entries, "async_schedule_reload") as reload:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "no_kaifa"}
+        )
+        result = await progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PORT] == pty.path
+    # The entities' ids derive from the unique id: it stays.
+    assert entry.unique_id == "/dev/serial/by-id/usb-old-adapter"
+    reload.assert_called_once_with(entry.entry_id)
+
+
+async def test_reconfigure_to_another_named_meter_aborts(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list
+) -> None:
+    meter = Meter([HDLC_NO])  # names itself 6970631404129954
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="6970631404129999",
+        data={CONF_PORT: "/dev/old", CONF_PROFILE: "no_kaifa"},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: pty.path, CONF_PROFILE: "no_kaifa"}
+    )
+    result = await progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_meter"
+    assert entry.data[CONF_PORT] == "/dev/old"
 
 
 async def test_reconfigure_wireless_form(hass: HomeAssistant) -> None:

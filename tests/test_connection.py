@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port import detect
+from custom_components.han_port import connection, detect
 from custom_components.han_port.connection import (
     InvalidKeyError,
     MeterConfig,
@@ -22,7 +22,6 @@ from custom_components.han_port.connection import (
     parse_system_title,
 )
 from custom_components.han_port.detect import Outcome, async_detect, listen_window
-from custom_components.han_port.diagnostics import _decoder_info
 from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.framing import FrameKind
 from custom_components.han_port.han.profiles import Parity, SerialSettings, get_profile
@@ -117,12 +116,13 @@ class FakeReader:
 class FakeWriter:
     def __init__(self) -> None:
         self.written: list[bytes] = []
+        self.closed = False
 
     def write(self, data: bytes) -> None:
         self.written.append(data)
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
     async def wait_closed(self) -> None:
         pass
@@ -136,7 +136,7 @@ def fake_port(monkeypatch: pytest.MonkeyPatch, per_setting: list[list[Any]]) -> 
         writers.append(writer)
         return FakeReader(per_setting[len(writers) - 1]), writer
 
-    monkeypatch.setattr(detect, "open_port", _open)
+    monkeypatch.setattr(connection, "open_port", _open)
     return writers
 
 
@@ -153,6 +153,23 @@ async def test_detect_port_fails_while_reading(monkeypatch: pytest.MonkeyPatch) 
     fake_port(monkeypatch, [[OSError("gone")]])
     config = MeterConfig.from_data({"port": "/dev/x", "profile": "nl_dsmr"})
     assert (await async_detect(config)).outcome is Outcome.CANNOT_CONNECT
+
+
+async def test_a_decoder_bug_ends_detection_and_closes_the_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow logs the bug and says "unreadable" (test_config_flow); the port is closed."""
+    writers = fake_port(monkeypatch, [[HDLC_NO]])
+
+    def broken(_self: Decoder, _data: bytes, *, final: bool = False) -> list[Any]:
+        msg = "a decoder bug"
+        raise IndexError(msg)
+
+    monkeypatch.setattr(Decoder, "feed", broken)
+    config = MeterConfig.from_data({"port": "/dev/x", "profile": "no_kaifa"})
+    with pytest.raises(IndexError):
+        await async_detect(config)
+    assert writers[0].closed
 
 
 async def test_detect_end_of_stream(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,8 +203,20 @@ async def test_detect_starts_cul_receiver(monkeypatch: pytest.MonkeyPatch) -> No
     assert writers[0].written  # switched to T1 reception first
 
 
-def test_diagnostics_without_decoder() -> None:
-    assert _decoder_info(None) == {}
+def test_both_decoders_say_what_they_saw() -> None:
+    """The read loop's decoders: setup commands and diagnostics without isinstance checks."""
+    wired = MeterConfig.from_data({"port": "/dev/x", "profile": "no_kaifa"}).new_decoder()
+    wired.feed(HDLC_NO)
+    assert list(wired.setup_commands()) == []
+    assert wired.diagnostics()["locked_format"] == "hdlc"
+    assert wired.diagnostics()["stream"]["frames"] == 1
+    config = MeterConfig.from_data(
+        {"port": "/dev/x", "profile": "wmbus_oms", "receiver": "raw", "meter_id": "30584551"}
+    )
+    wireless = config.new_decoder()
+    wireless.feed(WMBUS_PLAIN)
+    assert list(wireless.setup_commands()) == []
+    assert wireless.diagnostics() == {"heard": ["10101010"]}
 
 
 # ---------------------------------------------------------------------- PTYs and formats

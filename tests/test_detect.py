@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port import detect
+from custom_components.han_port import connection, detect
 from custom_components.han_port.connection import MeterConfig
 from custom_components.han_port.detect import Outcome, async_detect
 from custom_components.han_port.han.profiles import SerialSettings
@@ -80,7 +80,7 @@ async def test_refused_or_unreachable_is_cannot_connect(
     async def _open(_port: str, _settings: SerialSettings) -> Any:
         raise error
 
-    monkeypatch.setattr(detect, "open_port", _open)
+    monkeypatch.setattr(connection, "open_port", _open)
     config = MeterConfig.from_data({"port": "socket://meter.invalid:2000", "profile": "auto"})
     detection = await async_detect(config)
     assert detection.outcome is Outcome.CANNOT_CONNECT

@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.han_port import const
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_EK,
@@ -35,6 +34,7 @@ from .common import (
     WMBUS_GAMA_KEY,
     Meter,
     Pty,
+    SetTimings,
     lu_frames,
 )
 
@@ -55,10 +55,10 @@ async def test_diagnostics_redacts_keys(
     pty: Pty,
     stop_tasks: list,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     # Rising frame counters, as the meter sends them (a repeated frame would be a replay).
     meter = Meter([part for frame in lu_frames(20) for part in (frame, LU_CORRUPT, b"\x00garbage")])
     meter.start_pty(pty)
@@ -117,10 +117,10 @@ async def test_diagnostics_wireless(
     hass_client,
     pty: Pty,
     stop_tasks: list,
-    monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
 ) -> None:
     """A wireless M-Bus receiver entry reads its meter and lists what it hears."""
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     meter = Meter([WMBUS_GAMA_FRAME])
     meter.start_pty(pty)
     stop_tasks.append(meter)

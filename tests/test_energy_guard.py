@@ -22,7 +22,7 @@ from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.repairs import async_create_fix_flow
 
-from .common import Pty
+from .common import Pty, SetTimings
 from .test_sensor import ID, message, push, state
 
 ENERGY = "1-0:1.8.0"
@@ -48,10 +48,10 @@ async def _setup(hass: HomeAssistant, pty: Pty) -> HanPortCoordinator:
 
 @pytest.fixture
 async def coordinator(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch, timings: SetTimings
 ) -> HanPortCoordinator:
     """A loaded entry on a quiet PTY, with a short repair threshold."""
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     monkeypatch.setattr(const, "TOTAL_ISSUE_READINGS", 3)
     monkeypatch.setattr(const, "TOTAL_ISSUE_AFTER", timedelta(0))
     return await _setup(hass, pty)
@@ -149,9 +149,9 @@ def _restore(hass: HomeAssistant, state: State, value: float, unit: str) -> None
 
 
 async def test_restored_total_is_the_floor_after_a_restart(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, timings: SetTimings
 ) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     _restore(hass, State(RESTORED, "1234.5", last_updated=an_hour_ago), 1234.5, "kWh")
     coordinator = await _setup(hass, pty)
@@ -164,9 +164,9 @@ async def test_restored_total_is_the_floor_after_a_restart(
 
 
 async def test_restored_total_in_another_unit_is_ignored(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, timings: SetTimings
 ) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     _restore(hass, State(RESTORED, "5000000"), 5_000_000, "Wh")
     coordinator = await _setup(hass, pty)
     await push(hass, coordinator, energy(1_000_000))
@@ -211,9 +211,9 @@ async def test_a_run_of_implausible_rises_needs_the_user_too(
 
 
 async def test_the_issue_waits_for_time_as_well_as_readings(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, timings: SetTimings
 ) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     coordinator = await _setup(hass, pty)
     issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
     await push(hass, coordinator, energy(2_000_000))

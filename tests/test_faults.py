@@ -31,7 +31,6 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import const
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_EK,
@@ -56,6 +55,7 @@ from .common import (
     HDLC_NO,
     P1_NL,
     Pty,
+    SetTimings,
     TcpMeter,
     dk_frame,
     vector,
@@ -156,9 +156,9 @@ class States:
 
 
 @pytest.fixture(autouse=True)
-def timing(monkeypatch: pytest.MonkeyPatch) -> None:
+def timing(timings: SetTimings) -> None:
     """Silence after half a push interval (0.5 s for a 1 s DSMR meter): no gap trips it."""
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 0.5)
+    timings(silence_intervals=0.5)
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ async def test_non_finite_numbers_are_refused_and_the_reader_goes_on(
     assert set(states.of(hass, f"{NO_ID}_1-0:1.7.0")) == {"546"}
     assert coordinator.data.readings["1-0:1.7.0"].value == 546
     assert coordinator.last_update_success
-    assert not coordinator._task.done()
+    assert not coordinator.reader._task.done()
 
 
 async def test_a_400_digit_p1_value_is_refused_and_the_reader_goes_on(
@@ -245,7 +245,7 @@ async def test_a_failing_listener_is_logged_once_and_the_others_still_update(
     failures = [r for r in caplog.records if "updating the entities failed" in r.getMessage()]
     assert len(failures) == 1
     assert failures[0].exc_info is not None
-    assert not coordinator._task.done()
+    assert not coordinator.reader._task.done()
 
 
 async def test_a_failure_while_handling_a_message_is_logged_once(
@@ -283,7 +283,7 @@ async def test_a_reader_task_that_ends_is_restarted(
     power = f"{NL_ID}_1-0:1.7.0"
     await wait_for(lambda: value(hass, power) == "244")
     # Something ends the task from outside the loop's reach (here: a stray cancellation).
-    original = coordinator._async_read
+    original = coordinator.reader._async_read
     ended = False
 
     async def ends(*args: Any) -> str:
@@ -293,8 +293,8 @@ async def test_a_reader_task_that_ends_is_restarted(
             raise asyncio.CancelledError
         return await original(*args)
 
-    monkeypatch.setattr(coordinator, "_async_read", ends)
-    coordinator._task.cancel()  # the reader reopens the port; the patched read ends it
+    monkeypatch.setattr(coordinator.reader, "_async_read", ends)
+    coordinator.reader._task.cancel()  # the reader reopens the port; the patched read ends it
     await wait_for(lambda: value(hass, power) == STATE_UNAVAILABLE)
     assert "stopped unexpectedly" in caplog.text
     writer = Writer(pty, [P1_NL] * 10, interval=0.05)
@@ -302,7 +302,7 @@ async def test_a_reader_task_that_ends_is_restarted(
     await writer.stop()
     assert coordinator.counters.reader_restarts >= 1
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert coordinator._task is None
+    assert coordinator.reader._task is None
 
 
 # -- item 4: with an AK only authenticated frames count ------------------------------
@@ -486,12 +486,12 @@ async def test_a_flood_does_not_stall_the_loop(
     hass: HomeAssistant,
     pty: Pty,
     states: States,
-    monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
     transport: str,
     profile: str,
     unique_id: str,
 ) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     simulator = MeterSimulator(profile, seed=7)
     frames = [simulator.next_frame() for _ in range(40)]
     unique_id = simulator.meter_id or unique_id
@@ -515,7 +515,7 @@ async def test_a_flood_does_not_stall_the_loop(
     assert probe.worst_busy <= 0.1, (probe.worst_busy, probe.worst)
     assert probe.worst <= 1.0, (probe.worst_busy, probe.worst)  # even on a loaded machine
     # At most one write per PUBLISH_MIN_INTERVAL (plus the last one, when data stops).
-    assert 2 <= len(power) - 1 <= elapsed / const.PUBLISH_MIN_INTERVAL + 2
+    assert 2 <= len(power) - 1 <= elapsed / coordinator.timings.publish_min_interval + 2
     states.energy_never_backwards(hass)
 
 
@@ -534,10 +534,9 @@ async def test_no_debug_line_per_frame(
 
 # -- item 7: an open but silent port stays open; the back-off resets --------------------
 async def test_a_stalled_meter_keeps_the_port_open(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant, pty: Pty, timings: SetTimings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(const, "BACKOFF_START", 0.3)
-    monkeypatch.setattr(const, "BACKOFF_MAX", 1.0)
+    timings(backoff_start=0.3, backoff_max=1.0)
     entry = await setup(hass, pty.path, NL_ID, **{CONF_PROFILE: "nl_dsmr"})
     writer = Writer(pty, [P1_NL] * 3, interval=0.1)
     coordinator = entry.runtime_data
@@ -547,21 +546,21 @@ async def test_a_stalled_meter_keeps_the_port_open(
     # The meter stalls for a few silence periods (0.5 x 1 s each).
     await wait_for(lambda: value(hass, power) == STATE_UNAVAILABLE)
     await asyncio.sleep(1.2)
-    assert coordinator.reader_state == "silent"
-    assert coordinator.connected
+    assert coordinator.reader.state == "silent"
+    assert coordinator.reader.connected
     assert "the port is open, but the meter sends nothing" in caplog.text
     # It resumes: the very first frame is read (the port never closed), at once.
     await pty.write(p1_with("1-0:1.7.0", "00.321*kW"))
     await wait_for(lambda: value(hass, power) == "321", limit=0.5)
     assert coordinator.counters.reconnects == 0
-    assert coordinator._backoff == const.BACKOFF_START
+    assert coordinator.reader.backoff == coordinator.timings.backoff_start
 
 
 @pytest.mark.usefixtures("socket_enabled")
 async def test_a_port_that_cannot_open_is_told_apart(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant, timings: SetTimings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 0.0)
+    timings(silent_issue_after=0.0)
     server = TcpMeter([HDLC_NO])
     await server.start()
     entry = await setup(hass, server.url, NO_ID, **{CONF_PROFILE: "no_kaifa"})
@@ -570,14 +569,14 @@ async def test_a_port_that_cannot_open_is_told_apart(
     await wait_for(lambda: value(hass, power) == "546")
     port = server.port
     await server.stop()
-    await wait_for(lambda: coordinator.reader_state == "cannot_open")
+    await wait_for(lambda: coordinator.reader.state == "cannot_open")
     await wait_for(lambda: coordinator.counters.open_failures >= 3)
     issues = ir.async_get(hass)
     await wait_for(lambda: issues.async_get_issue(DOMAIN, f"port_unavailable_{entry.entry_id}"))
-    assert coordinator._backoff > const.BACKOFF_START
+    assert coordinator.reader.backoff > coordinator.timings.backoff_start
     await server.start(port)
     await wait_for(lambda: value(hass, power) == "546")
-    assert coordinator._backoff == const.BACKOFF_START
+    assert coordinator.reader.backoff == coordinator.timings.backoff_start
     assert issues.async_get_issue(DOMAIN, f"port_unavailable_{entry.entry_id}") is None
     await server.stop()
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -28,7 +30,7 @@ from custom_components.han_port.const import (
     ISSUE_SILENT,
 )
 
-from .common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter
+from .common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, SetTimings, TcpMeter
 
 NL_ID = "K8EG004046395507"
 
@@ -126,6 +128,27 @@ async def test_port_missing_at_setup_retries(hass: HomeAssistant) -> None:
     assert "cannot be opened" in entry.reason
 
 
+def open_fds(path: str) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += str(fd.readlink()) == path
+    return count
+
+
+async def test_platform_setup_failure_closes_the_port(hass: HomeAssistant, pty: Pty) -> None:
+    """Issue 12: the port opened in async_setup_entry was left open when a platform failed."""
+    before = open_fds(pty.path)
+    failure = RuntimeError("a platform failed")
+    with patch.object(hass.config_entries, "async_forward_entry_setups", side_effect=failure):
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=NL_ID, data={CONF_PORT: pty.path})
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert open_fds(pty.path) == before
+
+
 @pytest.mark.usefixtures("socket_enabled")
 async def test_tcp_reconnect_and_availability(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture, stop_tasks: list
@@ -163,9 +186,9 @@ async def test_tcp_reconnect_and_availability(
 
 
 async def test_silent_meter_goes_unavailable_and_raises_repair(
-    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, timings: SetTimings
 ) -> None:
-    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 0.3)
+    timings(silent_issue_after=0.3)
     meter = Meter([P1_NL])
     meter.start_pty(pty)
     stop_tasks.append(meter)
@@ -193,11 +216,11 @@ async def test_wrong_key_starts_reauth(
     hass: HomeAssistant,
     pty: Pty,
     stop_tasks: list,
-    monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(const, "AUTH_FAILURE_LIMIT", 3)
+    timings(auth_failure_limit=3)
     wrong_ek = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     meter = Meter([LU_FRAME])
     meter.start_pty(pty)
@@ -257,13 +280,12 @@ async def test_options_change_reloads(hass: HomeAssistant, pty: Pty, stop_tasks:
 
 
 async def test_port_fails_while_reading(
-    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, timings: SetTimings
 ) -> None:
     """The adapter is pulled out: unavailable, and the reader keeps trying to reopen."""
     import os
 
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
-    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 0.0)
+    timings(silence_intervals=1000, silent_issue_after=0.0)
     meter = Meter([P1_NL])
     meter.start_pty(pty)
     stop_tasks.append(meter)
@@ -276,7 +298,7 @@ async def test_port_fails_while_reading(
     os.close(pty.slave)
     await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
     await asyncio.sleep(0.2)  # a few failed reopen attempts
-    assert entry.runtime_data.connected is False
+    assert entry.runtime_data.reader.connected is False
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -344,12 +366,13 @@ async def test_a_bug_in_the_read_loop_reopens_the_port(
     stop_tasks: list,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
 ) -> None:
     """An exception escaping one connection's loop: logged once, the port is opened again."""
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     entry = await setup_entry(hass, pty.path)
     coordinator = entry.runtime_data
-    original = coordinator._async_read
+    original = coordinator.reader._async_read
     calls = 0
 
     async def broken(*args: Any) -> str:
@@ -360,8 +383,8 @@ async def test_a_bug_in_the_read_loop_reopens_the_port(
             raise RuntimeError(msg)
         return await original(*args)
 
-    monkeypatch.setattr(coordinator, "_async_read", broken)
-    coordinator._task.cancel()  # restart the reader so that it runs the patched loop
+    monkeypatch.setattr(coordinator.reader, "_async_read", broken)
+    coordinator.reader._task.cancel()  # restart the reader so that it runs the patched loop
     meter = Meter([P1_NL])
     meter.start_pty(pty)
     stop_tasks.append(meter)
@@ -372,25 +395,24 @@ async def test_a_bug_in_the_read_loop_reopens_the_port(
 
 
 async def test_unload_while_a_restart_waits(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, timings: SetTimings
 ) -> None:
-    monkeypatch.setattr(const, "BACKOFF_START", 30.0)
+    timings(backoff_start=30.0)
     entry = await setup_entry(hass, pty.path)
     coordinator = entry.runtime_data
-    coordinator._task.cancel()
-    await wait_for(lambda: coordinator._restart is not None)
+    coordinator.reader._task.cancel()
+    await wait_for(lambda: coordinator.reader._restart is not None)
     assert not coordinator.last_update_success
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert coordinator._restart is None
-    assert coordinator.reader_state == "stopped"
+    assert coordinator.reader._restart is None
+    assert coordinator.reader.state == "stopped"
 
 
 async def test_an_open_but_silent_port_is_reopened_after_a_long_silence(
-    hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, timings: SetTimings
 ) -> None:
     """In case the connection died without a word (a TCP peer gone without FIN)."""
-    monkeypatch.setattr(const, "SILENT_REOPEN_AFTER", 0.6)
-    monkeypatch.setattr(const, "BACKOFF_START", 30.0)  # a reopen after silence does not wait
+    timings(silent_reopen_after=0.6, backoff_start=30.0)  # a reopen after silence does not wait
     meter = Meter([P1_NL])
     meter.start_pty(pty)
     stop_tasks.append(meter)
@@ -401,7 +423,7 @@ async def test_an_open_but_silent_port_is_reopened_after_a_long_silence(
     await wait_for(lambda: coordinator.counters.reconnects >= 1)
     assert coordinator.counters.silent_periods == 1
     meter.start_pty(pty)
-    await wait_for(lambda: coordinator.reader_state == "receiving")
+    await wait_for(lambda: coordinator.reader.state == "receiving")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -433,14 +455,13 @@ async def test_issues_from_before_a_restart_are_cleared_by_data(
 
 
 async def test_meter_issues_are_raised_once_and_only_when_they_explain(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
 ) -> None:
     from custom_components.han_port.repairs import MeterIssues
 
-    monkeypatch.setattr(const, "SILENT_ISSUE_AFTER", 10.0)
     entry = MockConfigEntry(domain=DOMAIN, title="Meter", data={CONF_PORT: "/dev/x"})
     entry.add_to_hass(hass)
-    issues = MeterIssues(hass, entry, "/dev/x", "ask")
+    issues = MeterIssues(hass, entry, "/dev/x", silent_after=10.0, key_failure_limit=5)
     registry = ir.async_get(hass)
     issues.check_silent(5.0, cannot_open=False)
     assert not registry.issues
@@ -475,7 +496,7 @@ async def test_a_port_error_while_reading_reopens_the_port(
     hass: HomeAssistant, pty: Pty, stop_tasks: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An OSError on the open port (here: writing a receiver's setup): unavailable, reopen."""
-    from custom_components.han_port import coordinator as module
+    from custom_components.han_port import connection as module
 
     failures = 0
     original = module.start_receiver

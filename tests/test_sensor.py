@@ -25,7 +25,7 @@ from custom_components.han_port.han.model import Message, MeterIdentity
 from custom_components.han_port.han.obis import readable_id
 from custom_components.han_port.sensor import describe
 
-from .common import Pty
+from .common import Pty, SetTimings
 
 ID = "12345678"
 
@@ -42,10 +42,10 @@ def message(**readings: tuple[object, str | None]) -> Message:
 
 @pytest.fixture
 async def coordinator(
-    hass: HomeAssistant, pty: Pty, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, pty: Pty, request: pytest.FixtureRequest, timings: SetTimings
 ) -> HanPortCoordinator:
     """A loaded entry on a quiet PTY; tests push messages into its coordinator."""
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     options = getattr(request, "param", {})
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -169,7 +169,7 @@ async def test_refresh_request(hass: HomeAssistant, coordinator: HanPortCoordina
     await push(hass, coordinator, message(**{"1_0__1_7_0": (7, "W")}))
     await coordinator.async_refresh()
     assert coordinator.last_update_success
-    coordinator._set_lost("silent")
+    coordinator.set_lost("silent")
     await hass.async_block_till_done()
     assert state(hass, "1-0:1.7.0") == STATE_UNAVAILABLE
     await coordinator.async_refresh()
@@ -237,7 +237,6 @@ def test_describe_submeters_and_identity() -> None:
 async def test_counters_notes_and_decryption_issue(
     hass: HomeAssistant,
     coordinator: HanPortCoordinator,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from homeassistant.helpers import issue_registry as ir
@@ -266,8 +265,7 @@ async def test_counters_notes_and_decryption_issue(
     await push(hass, coordinator, unverified)
     assert caplog.text.count("no authentication key (AK) is configured") == 1
 
-    monkeypatch.setattr(const, "AUTH_FAILURE_LIMIT", 2)
-    for _ in range(2):
+    for _ in range(coordinator.timings.auth_failure_limit):
         coordinator._handle_rejected(Rejected("dsmr-gcm", AuthenticationError("tag"), 10))
     await hass.async_block_till_done()
     issue_id = f"{const.ISSUE_DECRYPTION}_{coordinator.config_entry.entry_id}"
@@ -278,6 +276,24 @@ async def test_counters_notes_and_decryption_issue(
     assert state(hass, "1-0:1.7.0") == "6"
 
 
+async def test_a_read_that_ends_lost_publishes_nothing(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    """A good message, then replays in the same read that make the meter lost: stay lost."""
+    from custom_components.han_port.connection import Chunk
+    from custom_components.han_port.han.model import Rejected, ReplayedError
+
+    await push(hass, coordinator, message(**{"1_0__1_7_0": (1, "W")}))
+    coordinator.set_lost("silent")
+    replayed = Rejected("hdlc", ReplayedError("counter went back"), 10)
+    limit = coordinator.timings.replay_issue_after
+    coordinator.take(Chunk(100, [message(**{"1_0__1_7_0": (2, "W")}), *[replayed] * limit]))
+    await hass.async_block_till_done()
+    assert coordinator.lost
+    assert not coordinator.last_update_success
+    assert state(hass, "1-0:1.7.0") == STATE_UNAVAILABLE
+
+
 @pytest.mark.parametrize("coordinator", [{CONF_MIN_INTERVAL: 10}], indirect=True)
 async def test_held_back_update_is_dropped_when_lost(
     hass: HomeAssistant, coordinator: HanPortCoordinator
@@ -285,7 +301,7 @@ async def test_held_back_update_is_dropped_when_lost(
     await push(hass, coordinator, message(**{"1_0__1_7_0": (1, "W")}))
     await push(hass, coordinator, message(**{"1_0__1_7_0": (2, "W")}))
     assert coordinator._pending is not None
-    coordinator._set_lost("silent")
+    coordinator.set_lost("silent")
     assert coordinator._pending is None
     # Back: published at once, whatever the rate limit.
     await push(hass, coordinator, message(**{"1_0__1_7_0": (3, "W")}))

@@ -10,12 +10,11 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.han.profiles import PROFILES
 from custom_components.han_port.han.simulator import MeterSimulator
 
-from .common import Meter, Pty
+from .common import Meter, Pty, SetTimings
 
 WIRED = [profile.id for profile in PROFILES if not profile.wireless]
 
@@ -25,10 +24,10 @@ async def test_simulated_meter(
     hass: HomeAssistant,
     pty: Pty,
     stop_tasks: list,
-    monkeypatch: pytest.MonkeyPatch,
+    timings: SetTimings,
     profile: str,
 ) -> None:
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 1000)
+    timings(silence_intervals=1000)
     sim = MeterSimulator(profile, seed=0)
     meter = Meter([sim.next_frame() for _ in range(3)])
     meter.start_pty(pty)

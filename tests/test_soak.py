@@ -24,9 +24,10 @@ from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.han.simulator import Faults, MeterSimulator, apply_faults
+
+from .common import SetTimings
 
 MINUTES = float(os.environ.get("HAN_SOAK_MINUTES", "0") or 0)
 PROFILE = os.environ.get("HAN_SOAK_PROFILE", "no_kaifa")
@@ -102,10 +103,8 @@ def frame_pool(count: int) -> list[bytes]:
 
 
 @pytest.mark.usefixtures("socket_enabled")
-async def test_soak(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(const, "BACKOFF_START", 1.0)
-    monkeypatch.setattr(const, "BACKOFF_MAX", 60.0)
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 3)
+async def test_soak(hass: HomeAssistant, timings: SetTimings) -> None:
+    timings(backoff_start=1.0, backoff_max=60.0, silence_intervals=3)
     writes = 0
 
     @callback
@@ -175,7 +174,7 @@ async def test_soak(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Non
             "rss_end_mb": round(rss_mb(), 1),
             "max_loop_lag_busy_ms": round(lag.busy * 1000, 1),
             "max_loop_lag_wall_ms": round(lag.wall * 1000, 1),
-            "reader_alive": not coordinator._task.done(),
+            "reader_alive": not coordinator.reader._task.done(),
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
     sys.stdout.write("\nSOAK " + " ".join(f"{k}={v}" for k, v in report.items()) + "\n")

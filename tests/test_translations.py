@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from custom_components.han_port.detect import Outcome
+from custom_components.han_port.han.profiles import PROFILES, KeyNeed
 from custom_components.han_port.sensor import (
     ABSTRACT,
     ELECTRICITY,
@@ -87,3 +88,36 @@ def test_every_step_with_fields_describes_them() -> None:
         for step_id, step in STRINGS[flow]["step"].items():
             if "data" in step:
                 assert set(step["data_description"]) == set(step["data"]), step_id
+
+
+def test_every_profile_has_its_texts() -> None:
+    """Names, activation guidance and key names live in the translations (issue 12)."""
+    selector = STRINGS["selector"]
+    names = selector["profile"]["options"]
+    activation = selector["activation"]["options"]
+    key_names = selector["key_name"]["options"]
+    ids = {profile.id for profile in PROFILES}
+    assert set(names) == set(activation) == ids
+    for profile in PROFILES:
+        assert names[profile.id] == profile.name  # the CLI prints the same English name
+        assert activation[profile.id]
+        if profile.keys in (KeyNeed.EK_AK, KeyNeed.EK, KeyNeed.WMBUS):
+            assert f"{profile.id}_ek" in key_names, profile.id
+    assert "2 months" in activation["pl_stoen_p1"]
+    for key in key_names:
+        assert key in ("ek", "ak") or key.rsplit("_", 1)[0] in ids, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_profile_texts_are_translated(language: str) -> None:
+    """Not English copies: each language gives the guidance and the names in its own words."""
+    english = STRINGS["selector"]
+    translated = json.loads((ROOT / f"translations/{language}.json").read_text())["selector"]
+
+    def unchanged(section: str) -> list[str]:
+        options = translated[section]["options"]
+        return [key for key, text in english[section]["options"].items() if options[key] == text]
+
+    assert unchanged("activation") == []
+    # A name such as "Luxembourg — Smarty (...)" may read the same in a neighbour language.
+    assert len(unchanged("profile")) <= 3, unchanged("profile")

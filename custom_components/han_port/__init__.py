@@ -8,6 +8,7 @@ from homeassistant.const import Platform
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
+from .connection import close_port
 from .const import DOMAIN
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
 from .entity import meter_device_info
@@ -26,20 +27,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> b
     coordinator = HanPortCoordinator(hass, entry)
     await coordinator.async_load()
     try:
-        connection = await coordinator.async_open()
+        connection = await coordinator.reader.async_open()
     except OSError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_open_port",
             translation_placeholders={"port": coordinator.port_label},
         ) from err
-    entry.runtime_data = coordinator
-    # The meter's device first, so sub-meter devices can point at it.
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **meter_device_info(coordinator)
-    )
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    coordinator.start(connection)
+    try:
+        entry.runtime_data = coordinator
+        # The meter's device first, so sub-meter devices can point at it.
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id, **meter_device_info(coordinator)
+        )
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    except BaseException:
+        await close_port(connection[1])  # the reader that would own it never starts
+        raise
+    coordinator.reader.start(connection)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 

@@ -3,13 +3,14 @@
 user (port) -> meter (profile, serial override) -> keys / wmbus (when needed) -> detect
 (progress) -> confirm. Detection failures lead back to the form where the fix is, with an
 error that says exactly what is wrong, and the form keeps what the user typed. USB discovery
-starts at usb -> usb_confirm -> meter. Reauth asks for the keys again; reconfigure changes
-port, profile and keys.
+starts at usb -> usb_confirm -> meter. Reauth (new keys) and reconfigure (port, profile and
+keys) are in ``flow_change``; the detection step and what every step shares in
+``flow_detect``; selectors, key parsing and the options flow in ``flow_forms``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import usb
@@ -17,16 +18,12 @@ from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_PORT
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import (
-    section,
-)
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -45,17 +42,18 @@ from .const import (
     CONF_PROFILE,
     CONF_RECEIVER,
     CONF_SERIAL,
-    CONF_SYSTEM_TITLE,
     DEFAULT_PROFILE,
     DEFAULT_RECEIVER,
     DOMAIN,
 )
 from .detect import Detection, Outcome
-from .flow_detect import DetectingFlow
+from .flow_change import ChangingFlow
 from .flow_forms import (
     KEY_FIELDS,
     HanPortOptionsFlow,
-    list_ports,
+    async_port_selector,
+    async_stable_port,
+    key_schema,
     parse_keys,
     profile_selector,
     receiver_selector,
@@ -69,8 +67,6 @@ from .naming import meter_title
 if TYPE_CHECKING:
     from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
-    from .coordinator import HanPortConfigEntry
-
 
 @dataclass(slots=True)
 class _Found:
@@ -80,7 +76,7 @@ class _Found:
     title: str
 
 
-class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
+class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
     """Set up a meter: where it is, what it speaks, its keys, and proof that it works."""
 
     VERSION = 1
@@ -89,8 +85,6 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start with nothing known."""
         super().__init__()
-        self._need_key = False
-        self._keys_typed = False
         self._found: _Found | None = None
 
     @staticmethod
@@ -101,58 +95,24 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
 
     # ------------------------------------------------------------------ helpers
 
-    def _errors(self, step_id: str, errors: dict[str, str] | None) -> dict[str, str] | None:
-        """``errors``, or the detection failure this form was last shown with.
-
-        The dialog may fetch a form again (a progress event it received late, a reopened
-        flow); it then shows the same error instead of a blank form.
-        """
-        if errors or self._failure is None or self._failure[0] != step_id:
-            return errors
-        return self._failure[1]
-
-    async def _async_port_selector(self) -> tuple[SelectSelector, str | None]:
-        """The port dropdown, and the port to suggest (the current one, or a USB adapter)."""
-        options, suggested = await self.hass.async_add_executor_job(list_ports)
-        current = self._data.get(CONF_PORT)
-        if current and all(option["value"] != current for option in options):
-            options.insert(0, SelectOptionDict(value=current, label=current))
-        selector = SelectSelector(
-            SelectSelectorConfig(
-                options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN
-            )
-        )
-        return selector, current or suggested
-
-    async def _async_set_port(self, port: str) -> None:
-        port = port.strip()
-        if port.startswith("/dev/"):
-            port = await self.hass.async_add_executor_job(usb.get_serial_by_id, port)
-        self._data[CONF_PORT] = port
-
     def _needs_keys_step(self) -> bool:
         profile = self._profile
         return profile.wireless or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
-
-    def _typed_keys(self) -> dict[str, Any]:
-        """The keys typed in this flow, to show again after a key error (hex)."""
-        if not self._keys_typed:
-            return {}
-        return {field: self._data[field] for field in KEY_FIELDS if self._data.get(field)}
 
     # ------------------------------------------------------------------ user steps
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Where the meter is: a serial port or a URL."""
-        if user_input is not None:
-            if not str(user_input.get(CONF_PORT) or "").strip():
-                return await self._async_show_user({CONF_PORT: "no_port"})
-            await self._async_set_port(user_input[CONF_PORT])
-            return await self.async_step_meter()
-        return await self._async_show_user()
+        if user_input is None:
+            await self._async_load_texts()
+            return await self._async_show_user()
+        if not str(user_input.get(CONF_PORT) or "").strip():
+            return await self._async_show_user({CONF_PORT: "no_port"})
+        self._data[CONF_PORT] = await async_stable_port(self.hass, user_input[CONF_PORT])
+        return await self.async_step_meter()
 
     async def _async_show_user(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
-        selector, suggested = await self._async_port_selector()
+        selector, suggested = await async_port_selector(self.hass, self._data.get(CONF_PORT))
         # Optional, so that the frontend does not fill in the first port by itself (a
         # built-in UART); an empty answer is refused with "no_port".
         schema = vol.Schema({vol.Optional(CONF_PORT): selector})
@@ -165,6 +125,7 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """A USB adapter matching the manifest was plugged in."""
+        await self._async_load_texts()
         port = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
         self._async_abort_entries_match({CONF_PORT: port})
         await self.async_set_unique_id(
@@ -240,23 +201,12 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
                 return await self.async_step_detect()
         return self._show_keys(errors, user_input)
 
-    def _key_schema(self, *, ek_required: bool) -> vol.Schema:
-        """EK (required when it must be), AK (always optional: one-key operators), title."""
-        profile = self._profile
-        fields: dict[Any, Any] = {
-            (vol.Required(CONF_EK) if ek_required else vol.Optional(CONF_EK)): text(password=True),
-            vol.Optional(CONF_AK): text(password=True),
-        }
-        if profile.country in (None, "PL"):
-            fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
-        return vol.Schema(fields)
-
     def _show_keys(
         self, errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         profile = self._profile
         ek_required = self._need_key or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
-        schema = self._key_schema(ek_required=ek_required)
+        schema = key_schema(profile, ek_required=ek_required)
         return self.async_show_form(
             step_id="keys",
             data_schema=self.add_suggested_values_to_schema(
@@ -338,11 +288,7 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
         self._apply(detection)
         assert self._found is not None
         if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            assert self._entry is not None
-            if self._entry.unique_id is not None:
-                await self.async_set_unique_id(self._found.unique_id)
-                self._abort_if_unique_id_mismatch(reason="wrong_meter")
-            return self._async_update_and_abort(self._entry)
+            return await self._async_changed_meter(self._found.unique_id)
         await self.async_set_unique_id(self._found.unique_id, raise_on_progress=False)
         self._abort_if_unique_id_configured(reload_on_update=False)
         return await self.async_step_confirm()
@@ -364,8 +310,10 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
         meter_id = self._data.get(CONF_METER_ID) or meter.meter_id
         unique_id = meter_id or meter.system_title or port
         # The system title stays out of the title (diagnostics redact it, the title is shown).
+        # Without maker or model the title starts with the profile's name, in HA's language.
+        profile = replace(self._profile, name=self._texts.profile_name(self._profile))
         title = meter_title(
-            meter, self._profile, meter_id=meter_id, port="" if meter.system_title else port
+            meter, profile, meter_id=meter_id, port="" if meter.system_title else port
         )
         self._found = _Found(str(unique_id), title)
 
@@ -425,108 +373,3 @@ class HanPortConfigFlow(DetectingFlow, domain=DOMAIN):
                 "meter_id": found.unique_id,
             },
         )
-
-    # ------------------------------------------------------------------ reauth
-
-    async def async_step_reauth(self, entry_data: dict[str, Any]) -> ConfigFlowResult:
-        """The meter's frames stopped decrypting: ask for the keys again."""
-        self._entry = self._get_reauth_entry()
-        self._data = dict(entry_data)
-        self._need_key = True
-        return await self.async_step_reauth_confirm()
-
-    async def async_step_reauth_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """New keys for an existing meter."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = dict(self._data)
-            for field in KEY_FIELDS:
-                data.pop(field, None)
-            errors = parse_keys(user_input, data)
-            if not errors:
-                self._data = data
-                self._keys_typed = True
-                return await self.async_step_detect()
-        return self._show_reauth(errors, user_input)
-
-    def _show_reauth(
-        self, errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        if self._profile.wireless:
-            schema = vol.Schema({vol.Required(CONF_EK): text(password=True)})
-        else:
-            schema = self._key_schema(ek_required=True)
-        return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, typed if typed is not None else self._typed_keys()
-            ),
-            errors=self._errors("reauth_confirm", errors),
-            description_placeholders=self._placeholders(),
-        )
-
-    # ------------------------------------------------------------------ reconfigure
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Change port, profile or keys of an existing meter."""
-        entry = self._get_reconfigure_entry()
-        if self._entry is None:
-            self._entry = entry
-            self._data = dict(entry.data)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = dict(self._data)
-            data[CONF_PROFILE] = user_input[CONF_PROFILE]
-            for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE):
-                data.pop(field, None)
-            errors = parse_keys(user_input, data)
-            if not errors:
-                self._data = data
-                await self._async_set_port(user_input[CONF_PORT])
-                return await self.async_step_detect()
-        return await self._async_show_reconfigure(errors)
-
-    async def _async_show_reconfigure(
-        self, errors: dict[str, str] | None = None
-    ) -> ConfigFlowResult:
-        wireless = self._profile.wireless
-        port_selector, _suggested = await self._async_port_selector()
-        fields: dict[Any, Any] = {
-            vol.Required(CONF_PORT): port_selector,
-            vol.Required(CONF_PROFILE): profile_selector(wireless=wireless),
-        }
-        if wireless:
-            fields[vol.Required(CONF_RECEIVER)] = receiver_selector()
-            fields[vol.Optional(CONF_EK)] = text(password=True)
-        else:
-            fields[vol.Optional(CONF_EK)] = text(password=True)
-            fields[vol.Optional(CONF_AK)] = text(password=True)
-            fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
-        suggested = {
-            CONF_PORT: self._data.get(CONF_PORT),
-            CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
-            CONF_RECEIVER: self._data.get(CONF_RECEIVER, DEFAULT_RECEIVER),
-        }
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
-            errors=self._errors("reconfigure", errors),
-            description_placeholders=self._placeholders(),
-        )
-
-    def _async_update_and_abort(self, entry: HanPortConfigEntry) -> ConfigFlowResult:
-        """Store the new data; the entry's update listener reloads it.
-
-        (Not the reloading helper: an update listener plus a reloading helper is deprecated
-        from HA 2026.6, and ConfigFlow.async_update_and_abort does not exist in 2025.4.)
-        """
-        changed = self.hass.config_entries.async_update_entry(entry, data=self._data)
-        if not changed or entry.state is not ConfigEntryState.LOADED:
-            # No listener will fire: reload (or retry the setup) ourselves.
-            self.hass.config_entries.async_schedule_reload(entry.entry_id)
-        reason = "reauth_successful" if self.source == SOURCE_REAUTH else "reconfigure_successful"
-        return self.async_abort(reason=reason)

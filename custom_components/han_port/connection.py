@@ -1,17 +1,19 @@
-"""What a config entry says about its meter, and opening the port it is on.
+"""What a config entry says about its meter, and the one loop that reads the port it is on.
 
-Shared by the config flow (detection) and the coordinator (the running reader). Nothing here
-logs or formats key material: keys travel as ``Keys`` (whose repr hides the bytes).
+Shared by the config flow (detection) and the coordinator (the running reader): both open the
+port, then read it through ``MeterLink`` (read -> decode -> yield what decoded -> close). Nothing
+here logs or formats key material: keys travel as ``Keys`` (whose repr hides the bytes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, replace
 import os
 from pathlib import Path
 import stat
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from homeassistant.const import CONF_PORT
 import serialx
@@ -34,16 +36,21 @@ from .const import (
 from .han import keys
 from .han.decoder import Decoder
 from .han.framing import FrameKind
-from .han.model import Keys, Message, Rejected
+from .han.model import ErrorCode, Keys, Message, Rejected
 from .han.profiles import PROFILES_BY_ID, KeyNeed, Parity, Profile, SerialSettings, get_profile
 from .han.wmbus import WmbusDecoder
 
 if TYPE_CHECKING:
-    import asyncio
-    from collections.abc import Mapping, Sequence
+    from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 
     from .han.replay import ReplayGuard
 
+type Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
+
+#: Bytes asked for per read: a read returns what the port has buffered, up to this.
+READ_SIZE = 4096
+#: Rejections that say the keys are missing or wrong (not that a frame was damaged).
+KEY_ERRORS = frozenset({ErrorCode.NO_KEY, ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY})
 #: URL schemes whose line settings mean nothing (the far end sets them).
 _NETWORK_SCHEMES = ("socket://", "tcp://")
 #: What detection stores as the entry's format (``Message.format``) -> the framers that
@@ -59,10 +66,16 @@ _PTY_MAJORS = frozenset({3, *range(136, 144)})
 
 
 class FeedDecoder(Protocol):
-    """Anything that turns port bytes into messages and rejections."""
+    """What reads a port: the wired ``Decoder`` and the wireless ``WmbusDecoder`` both are one."""
 
     def feed(self, data: bytes, /) -> Sequence[Message | Rejected]:
         """Add bytes; return what they completed."""
+
+    def setup_commands(self) -> Sequence[bytes]:
+        """Bytes to write once after opening the port (a wM-Bus receiver's T1 mode)."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the decoder saw, for diagnostics (never keys or payload bytes)."""
 
 
 #: Keys and system titles are parsed by the library (``han.keys``); the flows import them here.
@@ -170,25 +183,22 @@ class MeterConfig:
     def new_decoder(self, replay: ReplayGuard | None = None) -> FeedDecoder:
         """A fresh decoder for this meter (one per connection).
 
-        ``replay`` is the entry's replay guard, kept across connections and restarts.
+        ``replay`` is the entry's replay guard, kept across connections and restarts. A
+        wireless decoder without a meter id listens to every meter (detection lists them).
         """
         if self.wireless:
-            return self.new_wmbus_decoder(self.meter_id)
+            meter_id = self.meter_id
+            return WmbusDecoder(
+                {meter_id: self.keys.ek} if meter_id and self.keys.ek else {},
+                meter_ids=[meter_id] if meter_id else None,
+                receiver=self.receiver,
+            )
         return Decoder(
             self.keys,
             country=self.profile.country,
             formats=self.formats,
             require_encryption=self.require_encryption,
             replay=replay,
-        )
-
-    def new_wmbus_decoder(self, meter_id: str | None) -> WmbusDecoder:
-        """A wireless M-Bus decoder; ``meter_id`` None listens to every meter."""
-        keys = {meter_id: self.keys.ek} if meter_id and self.keys.ek else {}
-        return WmbusDecoder(
-            keys,
-            meter_ids=[meter_id] if meter_id else None,
-            receiver=self.receiver,
         )
 
 
@@ -217,9 +227,7 @@ def line_settings(port: str, settings: SerialSettings) -> SerialSettings:
     return replace(settings, parity=Parity.NONE, bytesize=8)
 
 
-async def open_port(
-    port: str, settings: SerialSettings
-) -> tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]:
+async def open_port(port: str, settings: SerialSettings) -> Connection:
     """Open a serial device or URL with these line settings (OSError when it cannot)."""
     settings = line_settings(port, settings)
     try:
@@ -235,10 +243,9 @@ async def open_port(
 
 
 def start_receiver(decoder: FeedDecoder, writer: serialx.SerialStreamWriter[Any]) -> None:
-    """Put a wireless M-Bus receiver into T1 reception (nothing for other decoders)."""
-    if isinstance(decoder, WmbusDecoder):
-        for command in decoder.setup_commands():
-            writer.write(command)
+    """Send the decoder's setup commands (a wM-Bus receiver into T1 reception)."""
+    for command in decoder.setup_commands():
+        writer.write(command)
 
 
 async def close_port(writer: serialx.SerialStreamWriter[Any]) -> None:
@@ -246,3 +253,94 @@ async def close_port(writer: serialx.SerialStreamWriter[Any]) -> None:
     writer.close()
     with contextlib.suppress(Exception):
         await writer.wait_closed()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What one read of the port produced, decoded."""
+
+    #: Bytes read; 0 when nothing arrived within the wait (``SILENCE``).
+    size: int
+    results: Sequence[Message | Rejected] = ()
+    #: The decoder raised on these bytes: they were dropped, and a fresh decoder reads on.
+    failure: Exception | None = None
+
+
+#: Nothing arrived within the wait.
+SILENCE = Chunk(0)
+
+
+class MeterLink:
+    """One open connection to a meter: bytes in, decoded results out, the port closed at the end.
+
+    The read loop of both the config flow's detection and the running reader::
+
+        async with MeterLink(connection, config.new_decoder) as link:
+            async for chunk in link.chunks(wait):
+                ...  # SILENCE, or what one read decoded; stop whenever
+    """
+
+    def __init__(self, connection: Connection, new_decoder: Callable[[], FeedDecoder]) -> None:
+        """Read ``connection`` (already open) with decoders made by ``new_decoder``."""
+        self._reader, self._writer = connection
+        self._new_decoder = new_decoder
+        #: The decoder in use (None until reading starts); diagnostics show what it saw.
+        self.decoder: FeedDecoder | None = None
+        #: Bytes received on this connection.
+        self.received = 0
+        #: The far end closed the connection (end of stream).
+        self.closed = False
+        self._chunks: AsyncGenerator[Chunk] | None = None
+
+    @classmethod
+    async def async_open(
+        cls, port: str, settings: SerialSettings, new_decoder: Callable[[], FeedDecoder]
+    ) -> MeterLink:
+        """Open ``port`` at ``settings`` (OSError when it cannot)."""
+        return cls(await open_port(port, settings), new_decoder)
+
+    async def __aenter__(self) -> Self:
+        """Nothing to do: the port is already open."""
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """Stop reading and close the port, whatever ended the reading (cancellation too)."""
+        if self._chunks is not None:
+            await self._chunks.aclose()
+        await close_port(self._writer)
+
+    def chunks(self, wait: Callable[[], float]) -> AsyncGenerator[Chunk]:
+        """Decode what the port sends until the far end closes it (then ``closed`` is set).
+
+        The decoder's setup commands are written first. Before each read ``wait()`` gives
+        the seconds to wait for bytes; ``SILENCE`` is yielded when they pass without any.
+        After each chunk the loop yields to the event loop, however fast bytes come. A port
+        that fails raises OSError.
+        """
+        self._chunks = self._read(wait)
+        return self._chunks
+
+    async def _read(self, wait: Callable[[], float]) -> AsyncGenerator[Chunk]:
+        decoder = self.decoder = self._new_decoder()
+        start_receiver(decoder, self._writer)
+        while True:
+            try:
+                data = await asyncio.wait_for(self._reader.read(READ_SIZE), max(wait(), 0))
+            except TimeoutError:
+                yield SILENCE
+                continue
+            if not data:
+                self.closed = True
+                return
+            self.received += len(data)
+            yield self._decode(data)
+            await asyncio.sleep(0)  # let the loop breathe between chunks
+
+    def _decode(self, data: bytes) -> Chunk:
+        decoder = self.decoder
+        assert decoder is not None
+        try:
+            return Chunk(len(data), decoder.feed(data))
+        except Exception as err:  # noqa: BLE001 - a decoder bug must not end the connection
+            self.decoder = self._new_decoder()
+            return Chunk(len(data), failure=err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 import logging
 from typing import Final
@@ -41,27 +42,37 @@ DEFAULT_FUSE: Final = 0
 RECEIVERS: Final = {r: BAUD_RATES[r] for r in ("im871a", "amb8465", "cul", "rtlwmbus", "raw")}
 DEFAULT_RECEIVER: Final = "im871a"
 
-#: Reconnect back-off: first wait, doubled up to the maximum (seconds); back to the first
-#: wait once a message decodes.
-BACKOFF_START: Final = 1.0
-BACKOFF_MAX: Final = 60.0
-#: The meter is "silent" after this many push intervals without a decoded frame.
-SILENCE_INTERVALS: Final = 3
-#: A port that is open but silent stays open (closing it would lose the frames of a meter
-#: that resumes); it is reopened only after this many seconds of silence, in case the
-#: connection died without a word (a TCP peer gone without FIN).
-SILENT_REOPEN_AFTER: Final = 120.0
-#: Fewest seconds between two state writes of an entry while frames flood in (a meter, or
-#: a fault, sending 100 frames/s must not write 1,000 states/s). Real meters push at most
-#: once a second, so they are never held back.
-PUBLISH_MIN_INTERVAL: Final = 0.25
-#: Authenticated frames refused as replayed, in a row, before the user is asked whether
-#: the meter's counter was reset.
-REPLAY_ISSUE_AFTER: Final = 3
-#: A repair issue is raised when a meter that worked has been silent this long (seconds).
-SILENT_ISSUE_AFTER: Final = 900.0
-#: Consecutive key failures (no decoded frame in between) that start re-authentication.
-AUTH_FAILURE_LIMIT: Final = 5
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """How long (and for how many frames) the reader waits before it acts.
+
+    The coordinator takes them as a constructor argument; tests pass shorter ones.
+    """
+
+    #: Reconnect back-off: first wait, doubled up to the maximum (seconds); back to the
+    #: first wait once a message decodes.
+    backoff_start: float = 1.0
+    backoff_max: float = 60.0
+    #: The meter is "silent" after this many push intervals without a decoded frame.
+    silence_intervals: float = 3
+    #: A port that is open but silent stays open (closing it would lose the frames of a
+    #: meter that resumes); it is reopened only after this many seconds of silence, in case
+    #: the connection died without a word (a TCP peer gone without FIN).
+    silent_reopen_after: float = 120.0
+    #: Fewest seconds between two state writes of an entry while frames flood in (a meter,
+    #: or a fault, sending 100 frames/s must not write 1,000 states/s). Real meters push at
+    #: most once a second, so they are never held back.
+    publish_min_interval: float = 0.25
+    #: Consecutive key failures (no decoded frame in between) that start re-authentication.
+    auth_failure_limit: int = 5
+    #: Authenticated frames refused as replayed, in a row, before the user is asked whether
+    #: the meter's counter was reset.
+    replay_issue_after: int = 3
+    #: A repair issue is raised when a meter that worked has been silent this long (seconds).
+    silent_issue_after: float = 900.0
+
+
 #: A total held (lower, or an implausible rise) for this many readings in a row and this long
 #: raises a repair issue that lets the user accept the meter's value.
 TOTAL_ISSUE_READINGS: Final = 3

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .connection import close_port, open_port, start_receiver
+from .connection import KEY_ERRORS, SILENCE, MeterLink
 from .han.model import ErrorCode, Message, Rejected
 
 if TYPE_CHECKING:
-    from .connection import FeedDecoder, MeterConfig
+    from .connection import MeterConfig
     from .han.profiles import SerialSettings
 
 #: Seconds to listen at one serial setting: 3 push intervals plus slack, within these bounds.
@@ -23,13 +23,6 @@ LISTEN_MIN = 6.0
 LISTEN_MAX = 30.0
 #: Bytes without a single frame after which a setting is given up as unreadable.
 GARBAGE_LIMIT = 8192
-_READ_SIZE = 4096
-
-_KEY_OUTCOMES = {
-    ErrorCode.NO_KEY: "need_key",
-    ErrorCode.AUTH_FAILED: "auth_failed",
-    ErrorCode.WRONG_KEY: "wrong_key",
-}
 
 
 class Outcome(StrEnum):
@@ -40,9 +33,14 @@ class Outcome(StrEnum):
     NOTHING = "nothing_received"
     UNREADABLE = "unreadable"
     NEED_KEY = "need_key"
-    AUTH_FAILED = "auth_failed"
-    WRONG_KEY = "wrong_key"
+    AUTH_FAILED = ErrorCode.AUTH_FAILED.value
+    WRONG_KEY = ErrorCode.WRONG_KEY.value
     PICK_METER = "pick_meter"
+
+    @classmethod
+    def of_key_error(cls, code: ErrorCode) -> Outcome:
+        """The outcome of a frame refused for its keys (a code in ``KEY_ERRORS``)."""
+        return cls.NEED_KEY if code is ErrorCode.NO_KEY else cls(code.value)
 
 
 @dataclass(slots=True)
@@ -95,9 +93,8 @@ class _Listen:
 
     def add(self, result: Message | Rejected, *, wireless: bool) -> None:
         if isinstance(result, Rejected):
-            outcome = _KEY_OUTCOMES.get(result.code)
-            if outcome is not None and (not wireless or self.meter_id is not None):
-                self.key_error = Outcome(outcome)
+            if result.code in KEY_ERRORS and (not wireless or self.meter_id is not None):
+                self.key_error = Outcome.of_key_error(result.code)
             else:
                 self.other_errors += 1
             return
@@ -113,30 +110,32 @@ def listen_window(interval: float) -> float:
 
 
 async def _listen(
-    reader: asyncio.StreamReader,
-    decoder: FeedDecoder,
-    state: _Listen,
-    window: float,
-    *,
-    wireless: bool,
-) -> None:
+    config: MeterConfig, settings: SerialSettings, state: _Listen, window: float
+) -> list[str]:
+    """Listen at one setting until the answer is certain or the window ends; the ids heard.
+
+    OSError when the port cannot be opened or fails while it is read.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + window
-    while (remaining := deadline - loop.time()) > 0:
-        try:
-            data = await asyncio.wait_for(reader.read(_READ_SIZE), remaining)
-        except TimeoutError:
-            return
-        if not data:
-            state.closed = True
-            return
-        state.bytes += len(data)
-        for result in decoder.feed(data):
-            state.add(result, wireless=wireless)
-        if state.decided:
-            return
-        if not wireless and state.bytes > GARBAGE_LIMIT and state.message is None:
-            return
+    wireless = config.wireless
+    link = await MeterLink.async_open(config.port, settings, config.new_decoder)
+    async with link:
+        async for chunk in link.chunks(lambda: deadline - loop.time()):
+            if chunk is SILENCE:
+                break
+            if chunk.failure is not None:
+                raise chunk.failure  # a decoder bug: the flow logs it and says "unreadable"
+            for result in chunk.results:
+                state.add(result, wireless=wireless)
+            if state.decided:
+                break
+            if not wireless and link.received > GARBAGE_LIMIT and state.message is None:
+                break
+    state.bytes = link.received
+    state.closed = link.closed
+    decoder = link.decoder
+    return list(decoder.diagnostics().get("heard", ())) if decoder and wireless else []
 
 
 async def async_detect(config: MeterConfig) -> Detection:
@@ -152,28 +151,18 @@ async def async_detect(config: MeterConfig) -> Detection:
     loop = asyncio.get_running_loop()
     for settings in config.candidate_settings():
         detection.tried.append(str(settings))
-        try:
-            reader, writer = await open_port(config.port, settings)
-        except OSError:
-            return _cannot_connect(detection)
         state = _Listen(config.meter_id)
-        wmbus = config.new_wmbus_decoder(config.meter_id) if config.wireless else None
-        decoder: FeedDecoder = wmbus if wmbus is not None else config.new_decoder()
         started = loop.time()
         try:
-            start_receiver(decoder, writer)
-            await _listen(reader, decoder, state, window, wireless=wmbus is not None)
+            heard.update(await _listen(config, settings, state, window))
         except OSError:
             return _cannot_connect(detection)
         finally:
             detection.listened += loop.time() - started
-            await close_port(writer)
         detection.bytes_received += state.bytes
         if state.closed and detection.bytes_received == 0:
             return _cannot_connect(detection)
-        if wmbus is not None:
-            heard.update(wmbus.heard)
-            detection.heard = sorted(heard)
+        detection.heard = sorted(heard)
         if state.message is not None:
             detection.outcome = Outcome.FOUND
             detection.settings = settings

@@ -9,8 +9,6 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PORT
 
 from .const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE
-from .han.decoder import Decoder
-from .han.wmbus import WmbusDecoder
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -20,17 +18,6 @@ if TYPE_CHECKING:
 TO_REDACT = {CONF_EK, CONF_AK, CONF_SYSTEM_TITLE}
 
 
-def _decoder_info(decoder: object) -> dict[str, Any]:
-    if isinstance(decoder, Decoder):
-        return {
-            "locked_format": decoder.reader.locked_kind,
-            "stream": asdict(decoder.reader.stats),
-        }
-    if isinstance(decoder, WmbusDecoder):
-        return {"heard": sorted(decoder.heard)}
-    return {}
-
-
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001
     entry: HanPortConfigEntry,
@@ -38,6 +25,7 @@ async def async_get_config_entry_diagnostics(
     """Entry, profile, counters and the last frames' sizes and errors."""
     coordinator = entry.runtime_data
     data = coordinator.data
+    decoder = coordinator.reader.decoder
     profile = coordinator.meter.profile
     counters = asdict(coordinator.counters)
     if counters["last_error_at"] is not None:
@@ -57,8 +45,8 @@ async def async_get_config_entry_diagnostics(
             "keys": profile.keys.value,
             "settings": str(coordinator.meter.candidate_settings()[0]),
         },
-        "connected": coordinator.connected,
-        "reader": coordinator.reader_state,
+        "connected": coordinator.reader.connected,
+        "reader": coordinator.reader.state,
         "available": coordinator.last_update_success,
         "detected_format": data.format,
         "meter": async_redact_data(asdict(data.meter), TO_REDACT),
@@ -71,9 +59,9 @@ async def async_get_config_entry_diagnostics(
                 "size": frame.size,
                 "result": frame.result,
             }
-            for frame in coordinator.recent
+            for frame in coordinator.health.recent
         ],
-        "decoder": _decoder_info(coordinator.decoder),
+        "decoder": decoder.diagnostics() if decoder is not None else {},
         # Senders are counted, never named (a system title identifies the meter).
         "replay_protection": {
             "senders": len(coordinator.replay.guard.counters),

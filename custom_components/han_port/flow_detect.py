@@ -1,8 +1,10 @@
-"""The config flow's detection step: listen to the port behind a spinner that always ends.
+"""The config flow's state and its detection step: listen behind a spinner that always ends.
 
-Home Assistant's progress pattern (``async_show_progress`` with the detection task, then
-``async_show_progress_done``), plus telling the dialog again that detection ended until it
-has fetched the result: the frontend subscribes to progress events only once it shows the
+``DetectingFlow`` holds what every step shares (the entry data being built, what detection
+found, the failure a form shows, the translated profile texts) and runs detection with Home
+Assistant's progress pattern (``async_show_progress`` with the detection task, then
+``async_show_progress_done``), telling the dialog again that detection ended until it has
+fetched the result: the frontend subscribes to progress events only once it shows the
 spinner, so a detection that ends within milliseconds would otherwise leave it spinning.
 """
 
@@ -19,7 +21,9 @@ from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, Flow
 from .connection import MeterConfig
 from .const import CONF_PROFILE, DEFAULT_PROFILE, DOMAIN, LOGGER
 from .detect import Detection, Outcome, async_detect, listen_window
+from .flow_forms import KEY_FIELDS
 from .han.profiles import Profile, get_profile
+from .texts import Texts, async_get_texts
 
 if TYPE_CHECKING:
     from .coordinator import HanPortConfigEntry
@@ -62,7 +66,7 @@ def _log_detection(port: str, detection: Detection) -> None:
 
 
 class DetectingFlow(ConfigFlow):
-    """The part of the config flow that listens to the port (no domain: not registered)."""
+    """What every step of the flow shares, and the step that listens (no domain: not registered)."""
 
     def __init__(self) -> None:
         """Nothing heard yet."""
@@ -72,24 +76,50 @@ class DetectingFlow(ConfigFlow):
         self._renotify_task: asyncio.Task[None] | None = None
         self._detection: Detection | None = None
         self._failure: tuple[str, dict[str, str]] | None = None
+        #: Detection said a key is missing or wrong: the key forms require the EK.
+        self._need_key = False
+        #: The user typed keys in this flow: key forms show them again after an error.
+        self._keys_typed = False
+        self._texts = Texts({})
 
     @property
     def _profile(self) -> Profile:
         return get_profile(self._data.get(CONF_PROFILE, DEFAULT_PROFILE))
 
+    async def _async_load_texts(self) -> None:
+        """Read the profile texts in Home Assistant's language (each first step does)."""
+        self._texts = await async_get_texts(self.hass)
+
+    def _errors(self, step_id: str, errors: dict[str, str] | None) -> dict[str, str] | None:
+        """``errors``, or the detection failure this form was last shown with.
+
+        The dialog may fetch a form again (a progress event it received late, a reopened
+        flow); it then shows the same error instead of a blank form.
+        """
+        if errors or self._failure is None or self._failure[0] != step_id:
+            return errors
+        return self._failure[1]
+
+    def _typed_keys(self) -> dict[str, Any]:
+        """The keys typed in this flow, to show again after a key error (hex)."""
+        if not self._keys_typed:
+            return {}
+        return {field: self._data[field] for field in KEY_FIELDS if self._data.get(field)}
+
     def _placeholders(self) -> dict[str, str]:
         """Every placeholder any of this flow's texts uses."""
         profile = self._profile
+        texts = self._texts
         detection = self._detection
         config = MeterConfig.from_data(self._data) if CONF_PORT in self._data else None
         window = listen_window(profile.interval)
         tries = len(config.candidate_settings()) if config else 1
         return {
             "port": self._data.get(CONF_PORT, ""),
-            "profile": profile.name,
-            "activation": profile.activation,
-            "ek_name": profile.key_names.get("ek", "EK"),
-            "ak_name": profile.key_names.get("ak", "AK"),
+            "profile": texts.profile_name(profile),
+            "activation": texts.activation(profile),
+            "ek_name": texts.key_name(profile, "ek"),
+            "ak_name": texts.key_name(profile, "ak"),
             "seconds": str(round(window * tries)),
             "listened": str(round(detection.listened)) if detection else "0",
             "tried": ", ".join(detection.tried) if detection else "",

@@ -5,7 +5,7 @@ Kept apart from ``config_flow.py`` so that file holds the steps and nothing else
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import usb
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
@@ -42,7 +42,11 @@ from .const import (
     DEFAULT_SCALE,
     RECEIVERS,
 )
-from .han.profiles import PROFILES
+from .han.profiles import PROFILES, Profile
+from .texts import PROFILE
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
 
 BAUDRATES = ["300", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
 PARITIES = ["N", "E", "O"]
@@ -80,6 +84,30 @@ def list_ports() -> tuple[list[SelectOptionDict], str | None]:
     return usb_ports + other, suggested
 
 
+async def async_port_selector(
+    hass: HomeAssistant, current: str | None
+) -> tuple[SelectSelector, str | None]:
+    """The port dropdown (with ``current`` in it), and the port to suggest.
+
+    The current port is suggested; without one, the first USB adapter.
+    """
+    options, suggested = await hass.async_add_executor_job(list_ports)
+    if current and all(option["value"] != current for option in options):
+        options.insert(0, SelectOptionDict(value=current, label=current))
+    selector = SelectSelector(
+        SelectSelectorConfig(options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+    )
+    return selector, current or suggested
+
+
+async def async_stable_port(hass: HomeAssistant, port: str) -> str:
+    """The port as typed or chosen, with a device path turned into its /dev/serial/by-id link."""
+    port = port.strip()
+    if port.startswith("/dev/"):
+        port = await hass.async_add_executor_job(usb.get_serial_by_id, port)
+    return port
+
+
 def text(*, password: bool = False) -> TextSelector:
     """A text field (hidden for keys)."""
     return TextSelector(
@@ -88,7 +116,11 @@ def text(*, password: bool = False) -> TextSelector:
 
 
 def profile_selector(*, wireless: bool | None = None) -> SelectSelector:
-    """The country / meter profile dropdown (only wired or only wireless ones if asked)."""
+    """The country / meter profile dropdown (only wired or only wireless ones if asked).
+
+    The frontend shows each option's translation (``selector.profile.options.<id>``); the
+    library's English name is the label only where a translation is missing.
+    """
     return SelectSelector(
         SelectSelectorConfig(
             options=[
@@ -97,8 +129,20 @@ def profile_selector(*, wireless: bool | None = None) -> SelectSelector:
                 if wireless is None or profile.wireless == wireless
             ],
             mode=SelectSelectorMode.DROPDOWN,
+            translation_key=PROFILE,
         )
     )
+
+
+def key_schema(profile: Profile, *, ek_required: bool) -> vol.Schema:
+    """EK (required when it must be), AK (always optional: one-key operators), title."""
+    fields: dict[Any, Any] = {
+        (vol.Required(CONF_EK) if ek_required else vol.Optional(CONF_EK)): text(password=True),
+        vol.Optional(CONF_AK): text(password=True),
+    }
+    if profile.country in (None, "PL"):
+        fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
+    return vol.Schema(fields)
 
 
 def receiver_selector() -> SelectSelector:

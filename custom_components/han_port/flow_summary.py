@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.helpers.translation import async_get_translations
 
 from .connection import is_network_port
 from .const import CONF_EK, DOMAIN
 from .coordinator import MeterData
 from .naming import submeter_translation_key
 from .sensor import _convert, describe
+from .texts import Texts, async_get_texts
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,22 +33,6 @@ if TYPE_CHECKING:
 #: Registers listed by name; the rest are counted.
 SHOWN_REGISTERS = 24
 _FORMATS = {"p1": "format_p1", "dlms": "format_dlms", "wmbus": "format_wmbus"}
-
-
-class _Texts:
-    """Translated strings of one language, with ``{placeholder}`` filling."""
-
-    def __init__(self, strings: Mapping[str, str]) -> None:
-        self._strings = strings
-
-    def get(self, key: str, **values: str) -> str:
-        text = self._strings.get(key, key)
-        for name, value in values.items():
-            text = text.replace(f"{{{name}}}", value)
-        return text
-
-    def line(self, option: str, **values: str) -> str:
-        return self.get(f"component.{DOMAIN}.selector.confirm.options.{option}", **values)
 
 
 def _number(value: float, precision: int | None) -> str:
@@ -70,7 +54,7 @@ def _shown_value(message: Message, obis: str, description: HanSensorEntityDescri
 
 
 def _name(
-    texts: _Texts, message: Message, description: HanSensorEntityDescription, channel: int
+    texts: Texts, message: Message, description: HanSensorEntityDescription, channel: int
 ) -> str:
     """The sensor's name; a sub-meter's total goes by its device's name ("Gas meter")."""
     if channel:
@@ -94,7 +78,7 @@ def _rank(description: HanSensorEntityDescription, channel: int) -> int:
     return 2
 
 
-def register_lines(message: Message, texts: _Texts) -> tuple[list[str], int]:
+def register_lines(message: Message, texts: Texts) -> tuple[list[str], int]:
     """Markdown list lines for the registers that get an enabled entity, and how many more.
 
     Registers whose entity is disabled by default are counted, not listed.
@@ -122,11 +106,7 @@ async def async_confirm_placeholders(
     hass: HomeAssistant, detection: Detection, data: Mapping[str, object], title: str
 ) -> dict[str, str]:
     """Placeholders of the confirm step: meter, format, notes, registers, count."""
-    language = hass.config.language
-    strings: dict[str, str] = {}
-    for category in ("entity", "device", "selector"):
-        strings.update(await async_get_translations(hass, language, category, [DOMAIN]))
-    texts = _Texts(strings)
+    texts = await async_get_texts(hass, "entity", "device", "selector")
     message = detection.message
     assert message is not None
     fmt = texts.line(_FORMATS.get(message.format, "format_other"), format=message.format)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
 
+from .connection import KEY_ERRORS
 from .const import LOGGER, RECENT_FRAMES
 from .han.model import ErrorCode
 
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
     from .han.model import Message, Rejected
 
-KEY_CODES = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY, ErrorCode.NO_KEY})
 #: Decoder notes that deserve one warning while the entry is loaded (``%s``: the port).
 _NOTE_WARNINGS = {
     "keys_swapped": (
@@ -52,6 +53,26 @@ _BUGS = {
     "loop": "the reader failed; the port is opened again",
     "task": "the reader stopped unexpectedly; it is started again",
 }
+
+
+class _RoutineLines(logging.Filter):
+    """Drops DataUpdateCoordinator's own lines about pushed data.
+
+    "Manually updated ... data" would come with every frame (issue 11: 3,834 lines an hour),
+    and "Error requesting ... data" repeats, less precisely, the one line per outage the
+    coordinator logs itself (why, and on which port; or the re-authentication it starts).
+    """
+
+    _ROUTINE = frozenset({"Manually updated %s data", "Error requesting %s data: %s"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every other line."""
+        return record.msg not in self._ROUTINE
+
+
+#: The logger Home Assistant's DataUpdateCoordinator code writes to for a meter.
+COORDINATOR_LOGGER = LOGGER.getChild("coordinator")
+COORDINATOR_LOGGER.addFilter(_RoutineLines())
 
 
 @dataclass(slots=True)
@@ -107,7 +128,7 @@ class ReaderHealth:
         counters.rejected[reason] = counters.rejected.get(reason, 0) + 1
         if reason == ErrorCode.CHECKSUM:
             counters.checksum += 1
-        elif reason in KEY_CODES:
+        elif reason in KEY_ERRORS:
             counters.auth += 1
         else:
             counters.other += 1

@@ -18,7 +18,6 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers import issue_registry as ir
 
-from . import const
 from .const import (
     DOMAIN,
     ISSUE_COUNTER_RESET,
@@ -27,11 +26,14 @@ from .const import (
     ISSUE_SILENT,
     ISSUE_TOTAL,
 )
+from .texts import async_get_texts
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
     from homeassistant.data_entry_flow import FlowResult
+
+    from .han.profiles import Profile
 
 #: ``data["kind"]`` of the counter-reset issue (a total's issue has no kind).
 KIND_COUNTER_RESET = "counter_reset"
@@ -41,12 +43,26 @@ class MeterIssues:
     """The repair issues of one config entry: raised once, removed when they no longer hold."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry[Any], port: str, activation: str
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        port: str,
+        *,
+        silent_after: float,
+        key_failure_limit: int,
     ) -> None:
-        """Issues for ``entry``, whose meter is on ``port`` (already redacted)."""
+        """Issues for ``entry``, whose meter is on ``port`` (already redacted).
+
+        A meter silent for ``silent_after`` seconds, or ``key_failure_limit`` frames in a
+        row refused for their keys, raise an issue.
+        """
         self._hass = hass
         self._entry = entry
-        self._placeholders = {"title": entry.title, "port": port, "activation": activation}
+        self._silent_after = silent_after
+        self._key_failure_limit = key_failure_limit
+        self._key_failures = 0
+        self._keys_asked = False
+        self._placeholders = {"title": entry.title, "port": port, "activation": ""}
         # Issues raised before a restart or reload are ours to remove when they no longer hold.
         registry = ir.async_get(hass)
         self._open: set[str] = {
@@ -54,6 +70,11 @@ class MeterIssues:
             for kind in (ISSUE_SILENT, ISSUE_PORT, ISSUE_DECRYPTION, ISSUE_COUNTER_RESET)
             if registry.async_get_issue(DOMAIN, self.issue_id(kind)) is not None
         }
+
+    async def async_load(self, profile: Profile) -> None:
+        """Read how the profile's HAN port gets switched on, in Home Assistant's language."""
+        texts = await async_get_texts(self._hass)
+        self._placeholders["activation"] = texts.activation(profile)
 
     def issue_id(self, kind: str) -> str:
         """The id of an issue of this entry."""
@@ -95,11 +116,26 @@ class MeterIssues:
             return
         if self.is_open(ISSUE_COUNTER_RESET) or self.is_open(ISSUE_DECRYPTION):
             return  # the meter talks; its frames are refused, and that issue says why
-        if silent_for >= const.SILENT_ISSUE_AFTER:
+        if silent_for >= self._silent_after:
             self.raise_issue(ISSUE_PORT if cannot_open else ISSUE_SILENT)
+
+    def key_failed(self) -> int:
+        """A frame was refused for its keys: the failures in a row when that calls for the user.
+
+        Once the run reaches the limit the decryption issue is raised and the count is
+        returned (once until a message decodes again); 0 otherwise.
+        """
+        self._key_failures += 1
+        if self._key_failures < self._key_failure_limit or self._keys_asked:
+            return 0
+        self._keys_asked = True
+        self.raise_issue(ISSUE_DECRYPTION)
+        return self._key_failures
 
     def clear_on_data(self) -> None:
         """A good message arrived: the port works, the meter talks, its data decrypts."""
+        self._key_failures = 0
+        self._keys_asked = False
         self.clear(ISSUE_SILENT, ISSUE_PORT, ISSUE_DECRYPTION)
 
     # -- totals ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ frames flow (an SD card would not thank us for one write per push), right away w
 user accepts a counter reset, and when the entry unloads; Home Assistant also writes a
 pending save when it stops.
 
-Authenticated frames refused in a row (``REPLAY_ISSUE_AFTER``) raise a fixable repair
+Authenticated frames refused in a row (``Timings.replay_issue_after``) raise a fixable repair
 issue: the meter's counter went back (a replaced or reset meter, or recorded frames played
 back). Only the user's confirmation makes the guard accept the lower counter; a frame whose
 counter rises above the stored one clears the issue by itself.
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.storage import Store
 
-from . import const
 from .const import DOMAIN, ISSUE_COUNTER_RESET, LOGGER
 from .han.replay import ReplayGuard, guarded
 
@@ -41,9 +40,12 @@ def store_key(entry_id: str) -> str:
 class EntryReplay:
     """The replay guard of one entry, kept across connections and restarts."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str, issues: MeterIssues) -> None:
-        """Protect ``entry_id``; its counter-reset issue goes through ``issues``."""
+    def __init__(
+        self, hass: HomeAssistant, entry_id: str, issues: MeterIssues, *, issue_after: int
+    ) -> None:
+        """Protect ``entry_id``; ``issue_after`` refusals in a row raise the reset issue."""
         self.guard = ReplayGuard()
+        self._issue_after = issue_after
         self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, store_key(entry_id))
         self._issues = issues
         self._pending = False
@@ -73,9 +75,7 @@ class EntryReplay:
     def refused(self, port: str) -> bool:
         """A frame was refused as replayed; True when that raised the repair issue."""
         self.refused_in_row += 1
-        if self.refused_in_row < const.REPLAY_ISSUE_AFTER or self._issues.is_open(
-            ISSUE_COUNTER_RESET
-        ):
+        if self.refused_in_row < self._issue_after or self._issues.is_open(ISSUE_COUNTER_RESET):
             return False
         LOGGER.warning(
             "Meter on %s: authenticated frames keep carrying a counter that is not above the "

@@ -210,14 +210,14 @@ class HanTotalSensor(HanRegisterSensor, RestoreSensor):
         value = self._number(reading)
         if value is None:
             return
-        coordinator.accept_lower.discard(self._obis)
+        coordinator.lower_taken(self._obis)
         now = dt_util.utcnow()
         if self._guard.check(value, now, force=forced) is Verdict.ACCEPTED:
             if self._issue:
                 self._issue = False
                 coordinator.total_follows(self._obis)
             return
-        coordinator.counters.energy_dropped += 1
+        coordinator.total_dropped()
         if not self._issue and self._guard.stuck(
             now, readings=const.TOTAL_ISSUE_READINGS, after=const.TOTAL_ISSUE_AFTER
         ):

@@ -7,7 +7,8 @@ entry point in ``wmbus``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
@@ -131,6 +132,14 @@ class Decoder:
                 self._open = None
             self._release(out, None)
         return out
+
+    def setup_commands(self) -> list[bytes]:
+        """Bytes to write once after opening the port: a wired meter needs none."""
+        return []
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The format the stream locked on and the reader's counters (never payload bytes)."""
+        return {"locked_format": self.reader.locked_kind, "stream": asdict(self.reader.stats)}
 
     def _release(self, out: list[Result], result: Result | None, kind: str = "") -> None:
         """Emit the held key error, then ``result``.

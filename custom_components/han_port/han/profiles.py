@@ -1,14 +1,18 @@
 """Country / meter profiles: what each grid operator's HAN port speaks, as data.
 
 A profile tells the integration which serial settings to try (in order), which formats to
-expect, which keys the operator hands out (and what it calls them), how often the meter
-pushes, and how a customer gets the port switched on. Sources: the operators' documents in
-the project's seeds and the reference notes on each dialect.
+expect, which keys the operator hands out and how often the meter pushes. Sources: the
+operators' documents in the project's seeds and the reference notes on each dialect.
+
+What a user reads about a profile (its name in their language, how to get the HAN port
+switched on, what the operator calls its keys) is in the integration's translations
+(``selector.profile``, ``selector.activation``, ``selector.key_name``); ``name`` here is the
+English name the CLI and the simulator print.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .framing import FrameKind
@@ -71,12 +75,8 @@ class Profile:
     serial: tuple[SerialSettings, ...]
     formats: tuple[FrameKind, ...]
     keys: KeyNeed = KeyNeed.NONE
-    #: What the operator calls the keys, e.g. {"ek": "GPK60", "ak": "GPK61"}.
-    key_names: dict[str, str] = field(default_factory=dict)
     #: Seconds between pushes (the shortest list when a meter has several).
     interval: float = 10.0
-    #: How to get the HAN port activated, and where the keys come from.
-    activation: str = ""
     wireless: bool = False
 
 
@@ -90,7 +90,6 @@ PROFILES: tuple[Profile, ...] = (
         formats=(*P1_FORMATS, FrameKind.P1_STOEN, FrameKind.DSMR_GCM, *DLMS_FORMATS),
         keys=KeyNeed.OPTIONAL,
         interval=10.0,
-        activation="Ask your grid operator to activate the meter's HAN/P1 port.",
     ),
     Profile(
         id="pl_stoen_p1",
@@ -100,13 +99,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=(P1_115200,),
         formats=(FrameKind.P1_STOEN, FrameKind.P1),
         keys=KeyNeed.EK_AK,
-        key_names={"ek": "EK (encryption key)", "ak": "AK (authentication key)"},
         interval=1.0,
-        activation=(
-            "Send the HAN activation application to operator@stoen.pl or the Customer Service "
-            "Office (Rudzka 18, Warsaw). Activation is free; Stoen has up to 2 months to do it, "
-            "and then sends the P1 keys (EK and AK; the letter may list them in either order)."
-        ),
     ),
     Profile(
         id="pl_stoen_wmbus",
@@ -116,13 +109,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=_RECEIVER_SETTINGS,
         formats=(),
         keys=KeyNeed.WMBUS,
-        key_names={"ek": "Wireless M-Bus key"},
         interval=10.0,
-        activation=(
-            "Send the HAN activation application to operator@stoen.pl. Activation is free and "
-            "done within 2 months; Stoen then sends one encryption key for Wireless M-Bus. The "
-            "8-digit meter id is printed on the meter."
-        ),
         wireless=True,
     ),
     Profile(
@@ -133,9 +120,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=_RECEIVER_SETTINGS,
         formats=(),
         keys=KeyNeed.WMBUS,
-        key_names={"ek": "AES key"},
         interval=10.0,
-        activation="The meter's operator gives the AES key; the meter id is printed on it.",
         wireless=True,
     ),
     Profile(
@@ -147,11 +132,6 @@ PROFILES: tuple[Profile, ...] = (
         formats=(*P1_FORMATS, FrameKind.DSMR_GCM),
         keys=KeyNeed.OPTIONAL,
         interval=10.0,
-        activation=(
-            "Send the signed HAN interface application (PDF form on the operator's site) to "
-            "andmehaldus@elektrilevi.ee. The service is free; a meter without a HAN interface is "
-            "replaced at your expense. The meter then sends data every 10 seconds."
-        ),
     ),
     Profile(
         id="no_aidon",
@@ -161,7 +141,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(MBUS_2400_8E1, MBUS_2400_8N1),
         formats=DLMS_FORMATS,
         interval=2.5,
-        activation="Ask your grid company to open the HAN port (it is closed by default).",
     ),
     Profile(
         id="no_kaifa",
@@ -171,7 +150,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(MBUS_2400_8E1, MBUS_2400_8N1),
         formats=DLMS_FORMATS,
         interval=2.0,
-        activation="Ask your grid company to open the HAN port (it is closed by default).",
     ),
     Profile(
         id="no_kamstrup",
@@ -181,10 +159,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(MBUS_2400_8N1, MBUS_2400_8E1),
         formats=DLMS_FORMATS,
         interval=10.0,
-        activation=(
-            "Ask your grid company to open the HAN port; Kamstrup meters need the HAN-NVE "
-            "module, which some companies mail to you."
-        ),
     ),
     Profile(
         id="se_p1",
@@ -194,7 +168,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(P1_115200, MBUS_2400_8E1, MBUS_2400_8N1),
         formats=(*P1_FORMATS, *DLMS_FORMATS),
         interval=10.0,
-        activation="Ask your grid company to activate the customer (HAN) port.",
     ),
     Profile(
         id="dk_kamstrup",
@@ -204,9 +177,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=(MBUS_2400_8N1, SerialSettings(9600), MBUS_2400_8E1),
         formats=DLMS_FORMATS,
         keys=KeyNeed.EK_AK,
-        key_names={"ek": "GPK60 (encryption key)", "ak": "GPK61 (authentication key)"},
         interval=10.0,
-        activation="Ask your grid company (Radius, N1, ...) for the HAN port keys.",
     ),
     Profile(
         id="nl_dsmr",
@@ -216,7 +187,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(P1_115200, P1_115200_7E1, P1_9600_7E1),
         formats=P1_FORMATS,
         interval=1.0,
-        activation="The P1 port is always on; no keys are needed.",
     ),
     Profile(
         id="be_fluvius",
@@ -226,7 +196,6 @@ PROFILES: tuple[Profile, ...] = (
         serial=(P1_115200,),
         formats=P1_FORMATS,
         interval=1.0,
-        activation="Activate the user ports in the Fluvius web portal (mijn.fluvius.be).",
     ),
     Profile(
         id="lu_smarty",
@@ -236,9 +205,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=(P1_115200,),
         formats=(FrameKind.DSMR_GCM, *P1_FORMATS),
         keys=KeyNeed.EK,
-        key_names={"ek": "P1 decryption key"},
         interval=10.0,
-        activation="Ask your grid operator (Creos, ...) for the meter's P1 decryption key.",
     ),
     Profile(
         id="at_mbus",
@@ -248,12 +215,7 @@ PROFILES: tuple[Profile, ...] = (
         serial=(MBUS_2400_8E1, MBUS_2400_8N1),
         formats=(*DLMS_FORMATS, FrameKind.DSMR_GCM, *P1_FORMATS),
         keys=KeyNeed.EK,
-        key_names={"ek": "Kundenschnittstellen-Schlüssel (key)"},
         interval=5.0,
-        activation=(
-            "Request the customer interface key from your grid operator's web portal (Netz NÖ, "
-            "Wiener Netze, TINETZ, Salzburg Netz, ...)."
-        ),
     ),
 )
 

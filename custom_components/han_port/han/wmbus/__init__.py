@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import plausibility  # noqa: TID252
 from ..model import HanError, Message, Rejected  # noqa: TID252
@@ -100,6 +100,10 @@ class WmbusDecoder:
     def setup_commands(self) -> list[bytes]:
         """Bytes to write to the receiver once after opening it (T1 reception)."""
         return self.receiver.setup_commands()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The ids of the meters heard (``heard``), sorted: detection offers them to pick from."""
+        return {"heard": sorted(self.heard)}
 
     def feed(self, data: bytes, *, final: bool = False) -> list[Message | Rejected]:
         """Add bytes from the receiver; return every message or rejection they complete."""
