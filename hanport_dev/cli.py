@@ -16,9 +16,10 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .decoder import Decoder
-from .keys import parse_key
-from .model import HanError, Keys, Message, Rejected, Result
+from han.decoder import Decoder
+from han.keys import parse_key
+from han.model import HanError, Keys, Message, Rejected, Result
+
 from .table import render
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def capture_bytes(raw: bytes) -> bytes:
 
 
 def _wmbus_decoder(args: argparse.Namespace) -> Any:
-    from .wmbus import WmbusDecoder  # noqa: PLC0415 - only wireless users pay for it
+    from han.wmbus import WmbusDecoder  # noqa: PLC0415 - only wireless users pay for it
 
     keys: dict[str, bytes] = {}
     if args.meter_id and args.ek:
@@ -194,7 +195,7 @@ def vector_result(vector: dict[str, Any]) -> dict[str, Any]:
         data = bytes.fromhex(vector.get("bytes_hex") or "")
     try:
         if vector.get("transport") == "wmbus":
-            from .wmbus import decode_vector_bytes  # noqa: PLC0415
+            from han.wmbus import decode_vector_bytes  # noqa: PLC0415
 
             ek = keys.get("ek")
             results: list[Result] = [

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from .model import Message
-from .obis import lookup
+from han.model import Message
+from han.obis import lookup
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from .model import Reading, Rejected
+    from han.model import Reading, Rejected
 
 #: The library's unit -> (the unit Home Assistant shows, factor).
 HA_UNITS: dict[str, tuple[str, float]] = {

@@ -1,50 +1,42 @@
-"""Shared fixtures for the HAN Port tests."""
+"""Fixtures every test directory may use, and the check that keeps two of them Home Assistant free.
+
+``tests/han`` (the protocol library) and ``tests/dev`` (simulator, command line) import no Home
+Assistant: ``scripts/test`` runs them without its pytest plugin (``-p no:homeassistant``), and a
+run without the plugin fails if anything it collected or ran imported Home Assistant (or the
+integration, which imports it). Home Assistant's fixtures are in ``tests/integration/conftest.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
+import sys
 
 import pytest
 
-from custom_components.han_port import const, detect
-
-from .common import Pty
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load custom_components/han_port in every test."""
-
-
-@pytest.fixture(autouse=True)
-def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Detection windows, back-off and silence in tens of milliseconds (2-core CI)."""
-    monkeypatch.setattr(detect, "LISTEN_MIN", 0.4)
-    monkeypatch.setattr(detect, "LISTEN_MAX", 0.4)
-    monkeypatch.setattr(const, "BACKOFF_START", 0.02)
-    monkeypatch.setattr(const, "BACKOFF_MAX", 0.08)
-    # Silence after SILENCE_INTERVALS x profile interval: 0.05 x 10 s = 0.5 s for "auto".
-    monkeypatch.setattr(const, "SILENCE_INTERVALS", 0.05)
+from tests.common import Pty
 
 
 @pytest.fixture
 def pty() -> Generator[Pty]:
-    """A pseudo-terminal the integration can open like a serial port."""
+    """A pseudo-terminal a reader can open like a serial port."""
     terminal = Pty()
     yield terminal
     terminal.close()
 
 
-@pytest.fixture
-def no_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No serial ports on this machine (the flow's port list is empty)."""
-    monkeypatch.setattr("serial.tools.list_ports.comports", list)
-
-
-@pytest.fixture
-async def stop_tasks() -> AsyncGenerator[list]:
-    """Things with an async ``stop`` to call at the end of a test."""
-    stoppable: list = []
-    yield stoppable
-    for item in stoppable:
-        await item.stop()
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Without Home Assistant's plugin, fail the run if anything imported Home Assistant."""
+    del exitstatus
+    if session.config.pluginmanager.has_plugin("homeassistant") or (
+        "homeassistant" not in sys.modules
+    ):
+        return
+    integration = sorted(name for name in sys.modules if name.startswith("custom_components."))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            "Home Assistant was imported in a run without its plugin (tests/han and tests/dev "
+            f"must not import it); integration modules loaded: {integration or 'none'}",
+            red=True,
+        )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

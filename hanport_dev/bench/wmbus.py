@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from .link import id_to_bytes
-from .security import cbc_encrypt, mode5_iv
-from .telegram import decode_telegram
+from han.wmbus.link import id_to_bytes
+from han.wmbus.security import cbc_encrypt, mode5_iv
+from han.wmbus.telegram import decode_telegram
 
 #: Decrypted GAMA 350 payload as its owner posted it (esphome-components issue 375):
 #: 2F2F, date-time, fabrication number, energy totals and tariffs, powers, voltages.

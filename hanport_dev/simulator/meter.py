@@ -38,10 +38,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, BinaryIO, Final, Literal
 
-from .crc import crc16_arc, crc16_x25
-from .crypto import gcm_seal
-from .p1 import pick_meter_id
-from .profiles import PROFILES_BY_ID, Profile
+from han.crc import crc16_arc, crc16_x25
+from han.crypto import gcm_seal
+from han.p1 import pick_meter_id
+from han.profiles import PROFILES_BY_ID, Profile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

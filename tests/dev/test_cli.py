@@ -11,19 +11,8 @@ import threading
 
 import pytest
 
-from custom_components.han_port.han.cli import main, vector_result
-
-from .common import Pty
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _vector(name: str, vector_id: str) -> dict:
-    for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
-        vector = json.loads(line)
-        if vector["id"] == vector_id:
-            return vector
-    raise KeyError(vector_id)
+from hanport_dev.cli import main, vector_result
+from tests.common import FIXTURES, Pty, vector as _vector
 
 
 def _run(argv: list[str]) -> tuple[int, list[dict]]:

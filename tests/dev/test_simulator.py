@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_arc, crc16_x25
-from custom_components.han_port.han.crypto import gcm_open
-from custom_components.han_port.han.model import Keys, Message, Security
-from custom_components.han_port.han.simulator import (
+from han.crc import crc16_arc, crc16_x25
+from han.crypto import gcm_open
+from han.model import Keys, Message, Security
+from hanport_dev.simulator import (
     DEMO_AK,
     DEMO_EK,
     LU_AK,
@@ -32,7 +32,7 @@ from custom_components.han_port.han.simulator import (
 )
 
 try:
-    from custom_components.han_port.han.decoder import Decoder
+    from han.decoder import Decoder
 except ImportError:  # pragma: no cover - the decoder is part of the tree
     Decoder = None  # type: ignore[assignment,misc]
 

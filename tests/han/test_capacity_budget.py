@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from custom_components.han_port.han.capacity import CapacityRule, CapacityTracker
-from custom_components.han_port.han.capacity.peaks import MonthPeaks, Peak
+from han.capacity import CapacityRule, CapacityTracker
+from han.capacity.peaks import MonthPeaks, Peak
 
 TZ = "Europe/Oslo"
 #: 28 March 2025, local midnight: the runs cross the 30 March DST change.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.han_port.han.capacity import (
+from han.capacity import (
     FLANDERS,
     CapacityTracker,
     ImportRegister,
@@ -24,11 +24,10 @@ from custom_components.han_port.han.capacity import (
     meter_history,
     net_power_w,
 )
-from custom_components.han_port.han.capacity.clock import month_index
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.model import Message, Reading
-
-from .common import FIXTURES, vector, wire
+from han.capacity.clock import month_index
+from han.decoder import Decoder
+from han.model import Message, Reading
+from tests.common import FIXTURES, vector, wire
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from custom_components.han_port.han.capacity import (
+from han.capacity import (
     FLANDERS,
     NORWAY,
     SWEDEN_ELLEVIO,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from custom_components.han_port.han.capacity.peaks import MonthPeaks, Peak
+from han.capacity.peaks import MonthPeaks, Peak
 
 
 def month(distinct: bool) -> MonthPeaks:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.han_port.han.capacity import (
+from han.capacity import (
     FLANDERS,
     NORWAY,
     NORWAY_LEDE,
@@ -17,7 +17,7 @@ from custom_components.han_port.han.capacity import (
     SWEDEN_WEEKDAY_DAYTIME,
     CapacityRule,
 )
-from custom_components.han_port.han.capacity.clock import LocalClock, month_index, month_of
+from han.capacity.clock import LocalClock, month_index, month_of
 
 
 @pytest.mark.parametrize("rule", list(PRESETS.values()), ids=list(PRESETS))

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.han_port.han.capacity import (
+from han.capacity import (
     FLANDERS,
     NORWAY,
     SWEDEN_WEEKDAY_DAYTIME,
     CapacityTracker,
 )
-from custom_components.han_port.han.capacity.clock import month_index
+from han.capacity.clock import month_index
 
 OSLO = ZoneInfo("Europe/Oslo")
 T0 = datetime(2025, 1, 6, tzinfo=OSLO).timestamp()  # a Monday, local midnight

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_arc, crc16_en13757, crc16_x25
-from custom_components.han_port.han.crypto import ctr_apply, gcm_open, gcm_seal
-from custom_components.han_port.han.keys import parse_key
-from custom_components.han_port.han.model import (
+from han.crc import crc16_arc, crc16_en13757, crc16_x25
+from han.crypto import ctr_apply, gcm_open, gcm_seal
+from han.keys import parse_key
+from han.model import (
     AuthenticationError,
     ErrorCode,
     Keys,
@@ -17,14 +17,14 @@ from custom_components.han_port.han.model import (
     Rejected,
     TruncatedError,
 )
-from custom_components.han_port.han.obis import Quantity, lookup, normalise_code
-from custom_components.han_port.han.profiles import (
+from han.obis import Quantity, lookup, normalise_code
+from han.profiles import (
     PROFILES,
     KeyNeed,
     get_profile,
     profile_for_country,
 )
-from custom_components.han_port.han.units import normalise
+from han.units import normalise
 
 EK = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 AK = bytes.fromhex("d0d1d2d3d4d5d6d7d8d9dadbdcdddedf")

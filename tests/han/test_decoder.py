@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.keys import parse_key
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.keys import parse_key
+from han.model import (
     ErrorCode,
     Keys,
     Message,
     Rejected,
 )
-from custom_components.han_port.han.stream import StreamReader
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _vector(name: str, vector_id: str) -> dict:
-    for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
-        vector = json.loads(line)
-        if vector["id"] == vector_id:
-            return vector
-    raise KeyError(vector_id)
+from han.stream import StreamReader
+from tests.common import vector as _vector
 
 
 def _decode(vector: dict) -> list[Message | Rejected]:
@@ -68,7 +56,7 @@ class _NeverEnds:
     max_size = 1 << 20
 
     def scan(self, buf: bytes, start: int, *, final: bool = False):  # noqa: ARG002
-        from custom_components.han_port.han.framing import NEED_MORE
+        from han.framing import NEED_MORE
 
         return NEED_MORE
 

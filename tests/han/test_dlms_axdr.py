@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms.axdr import (
+from han.decoder import Decoder
+from han.dlms.axdr import (
     MAX_DEPTH,
     MAX_ITEMS,
     TAG_ARRAY,
@@ -21,7 +21,7 @@ from custom_components.han_port.han.dlms.axdr import (
     decode_body,
     read_length,
 )
-from custom_components.han_port.han.model import (
+from han.model import (
     ErrorCode,
     MalformedError,
     Message,

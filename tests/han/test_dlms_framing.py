@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.crc import crc16_x25
-from custom_components.han_port.han.crypto import gcm_seal
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import (
+from han.crc import crc16_x25
+from han.crypto import gcm_seal
+from han.decoder import Decoder
+from han.dlms import (
     DlmsSession,
     HdlcFramer,
     MbusFramer,
     looks_like_apdu,
 )
-from custom_components.han_port.han.dlms.axdr import ScalerUnit, decode as axdr_decode
-from custom_components.han_port.han.framing import Frame, FrameKind, ScanStatus
-from custom_components.han_port.han.model import (
+from han.dlms.axdr import ScalerUnit, decode as axdr_decode
+from han.framing import Frame, FrameKind, ScanStatus
+from han.model import (
     AuthenticationError,
     ChecksumError,
     HanError,
@@ -31,12 +30,8 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.stream import StreamReader
-
-from .common import vectors_by_id
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
+from han.stream import StreamReader
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import HdlcFramer
-from custom_components.han_port.han.framing import ScanStatus
-from custom_components.han_port.han.model import Keys, Message, Rejected, TruncatedError
+from han.decoder import Decoder
+from han.dlms import HdlcFramer
+from han.framing import ScanStatus
+from han.model import Keys, Message, Rejected, TruncatedError
 
 from .test_dlms_framing import hdlc, raw
 

@@ -12,17 +12,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr, layouts
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.dlms import axdr, layouts
+from han.model import (
     ImplausibleError,
     Keys,
     Message,
     Rejected,
     UnknownLayoutError,
 )
-
-from .common import vectors_by_id
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
 
@@ -252,7 +251,7 @@ def test_every_layout_is_proven_by_a_real_capture(monkeypatch: pytest.MonkeyPatc
             used.add(layout.name)
         return layout
 
-    monkeypatch.setattr("custom_components.han_port.han.dlms.lists.find_layout", spy)
+    monkeypatch.setattr("han.dlms.lists.find_layout", spy)
     for vid, item in VECTORS.items():
         if item["expected"] and item.get("bytes_hex") and item["transport"] != "dsmr-encrypted":
             decode(vid)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import apdu, axdr, lists, scaling, session, shape
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.dlms import apdu, axdr, lists, scaling, session, shape
+from han.model import (
     HanError,
     Message,
     UnknownLayoutError,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr
-from custom_components.han_port.han.dlms.scaling import ListContext, model_family
-from custom_components.han_port.han.model import ImplausibleError, Keys, Message, Rejected
-from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering
+from han.decoder import Decoder
+from han.dlms import axdr
+from han.dlms.scaling import ListContext, model_family
+from han.model import ImplausibleError, Keys, Message, Rejected
+from hanport_dev.simulator import build_hdlc, glo_ciphering
 
 LLC = b"\xe6\xe7\x00"
 HEADER = b"\x0f\x00\x00\x00\x01\x00"
@@ -199,6 +199,6 @@ def test_quantities_of_registers_sent_without_scaler() -> None:
 
 
 def test_a_number_without_code_or_scaler_is_taken_as_it_is() -> None:
-    from custom_components.han_port.han.dlms.scaling import plan_number
+    from han.dlms.scaling import plan_number
 
     assert plan_number(None, None, ListContext("Kamstrup", "NO")) == (0, None, None)

@@ -6,18 +6,17 @@ blocks, re-sealed with another security control byte, truncated or tampered with
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_x25
-from custom_components.han_port.han.crypto import gcm_open, gcm_seal
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import DlmsSession, HdlcFramer, MbusFramer
-from custom_components.han_port.han.dlms.session import MAX_MESSAGE, MAX_PIECES
-from custom_components.han_port.han.framing import Frame, FrameKind
-from custom_components.han_port.han.model import (
+from han.crc import crc16_x25
+from han.crypto import gcm_open, gcm_seal
+from han.decoder import Decoder
+from han.dlms import DlmsSession, HdlcFramer, MbusFramer
+from han.dlms.session import MAX_MESSAGE, MAX_PIECES
+from han.framing import Frame, FrameKind
+from han.model import (
     AuthenticationError,
     ErrorCode,
     Keys,
@@ -30,17 +29,8 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.stream import StreamReader
-
-from .common import vectors_by_id
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Pure protocol-library tests: no Home Assistant instance per test (keeps them fast)."""
-
+from han.stream import StreamReader
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 import re
 from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.model import (
     AuthenticationError,
     ChecksumError,
     HanError,
@@ -23,9 +21,9 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.units import normalise
+from han.units import normalise
+from tests.common import load
 
-FIXTURES = Path(__file__).parent / "fixtures"
 OBIS_KEY = re.compile(r"^\d+-\d+:\d+\.\d+\.\d+$")
 OUT_OF_SCOPE = ("p1-text", "dsmr-encrypted")
 
@@ -53,9 +51,7 @@ ERROR_CLASS: dict[str, type[HanError]] = {
 
 
 def _load(name: str) -> list[dict[str, Any]]:
-    with (FIXTURES / name).open(encoding="utf-8") as fh:
-        vectors = [json.loads(line) for line in fh if line.strip()]
-    return [v for v in vectors if v["transport"] not in OUT_OF_SCOPE]
+    return [v for v in load(name) if v["transport"] not in OUT_OF_SCOPE]
 
 
 VECTORS = _load("nordic.jsonl") + _load("dlms.jsonl")

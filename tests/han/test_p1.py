@@ -10,17 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 import json
 import math
-from pathlib import Path
 import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.crc import crc16_arc
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.framing import Frame, FrameKind, ScanStatus
-from custom_components.han_port.han.model import (
+from han.crc import crc16_arc
+from han.decoder import Decoder
+from han.framing import Frame, FrameKind, ScanStatus
+from han.model import (
     ChecksumError,
     ErrorCode,
     HanError,
@@ -32,7 +31,7 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     UnsupportedError,
 )
-from custom_components.han_port.han.p1 import (
+from han.p1 import (
     MAX_TELEGRAM,
     P1Framer,
     clear_caches,
@@ -40,20 +39,15 @@ from custom_components.han_port.han.p1 import (
     parse_telegram,
     verify_footer,
 )
-from custom_components.han_port.han.p1_encrypted import DsmrGcmFramer, StoenFramer
-from custom_components.han_port.han.p1_session import P1Session
-from custom_components.han_port.han.stream import StreamReader
-from custom_components.han_port.han.units import normalise
+from han.p1_encrypted import DsmrGcmFramer, StoenFramer
+from han.p1_session import P1Session
+from han.stream import StreamReader
+from han.units import normalise
+from tests.common import load as _load
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-def _load(name: str) -> list[dict[str, Any]]:
-    with (FIXTURES / name).open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 TEXT_VECTORS = [

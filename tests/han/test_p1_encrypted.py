@@ -7,18 +7,16 @@ built here with crypto.gcm_seal around real decrypted Polish telegrams.
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.crypto import gcm_seal
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.framing import Frame, FrameKind, ScanStatus
-from custom_components.han_port.han.model import (
+from han.crypto import gcm_seal
+from han.decoder import Decoder
+from han.framing import Frame, FrameKind, ScanStatus
+from han.model import (
     AuthenticationError,
     ChecksumError,
     ErrorCode,
@@ -32,31 +30,25 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.p1 import P1Framer, parse_telegram
-from custom_components.han_port.han.p1_encrypted import (
+from han.p1 import P1Framer, parse_telegram
+from han.p1_encrypted import (
     LU_AUTHENTICATION_KEY,
     DsmrGcmFramer,
     StoenFramer,
     decrypt_dsmr_gcm,
     decrypt_stoen,
 )
-from custom_components.han_port.han.p1_session import P1Session
+from han.p1_session import P1Session
+from tests.common import HDLC_NO, load as _load
 
-from .common import HDLC_NO
 from .test_p1 import assert_expected, decode, messages
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
 OTHER = bytes.fromhex("F0E1D2C3B4A5968778695A4B3C2D1E0F")
-
-
-def _load(name: str) -> list[dict[str, Any]]:
-    with (FIXTURES / name).open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 VECTORS = [

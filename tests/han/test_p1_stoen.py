@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.framing import Frame, FrameKind
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.framing import Frame, FrameKind
+from han.model import (
     AuthenticationError,
     ErrorCode,
     HanError,
@@ -27,9 +27,9 @@ from custom_components.han_port.han.model import (
     Security,
     WrongKeyError,
 )
-from custom_components.han_port.han.p1_encrypted import decrypt_stoen
-from custom_components.han_port.han.p1_session import P1Session
-from custom_components.han_port.han.units import normalise
+from han.p1_encrypted import decrypt_stoen
+from han.p1_session import P1Session
+from han.units import normalise
 
 from .test_p1 import assert_expected, decode
 from .test_p1_encrypted import AK, EK, GAMA, KAIFA, OTHER, TEXT, keys_of, smarty, stoen

@@ -7,17 +7,17 @@ import struct
 
 import pytest
 
-from custom_components.han_port.han import plausibility
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.dlms import axdr
-from custom_components.han_port.han.model import (
+from han import plausibility
+from han.decoder import Decoder
+from han.dlms import axdr
+from han.model import (
     ImplausibleError,
     Keys,
     Message,
     MeterIdentity,
     Rejected,
 )
-from custom_components.han_port.han.simulator import build_hdlc
+from hanport_dev.simulator import build_hdlc
 
 LLC = b"\xe6\xe7\x00"
 HEADER = b"\x0f\x00\x00\x00\x01\x00"  # data-notification, invoke id 1, no date-time

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.model import (
     ErrorCode,
     Keys,
     Message,
@@ -18,9 +18,8 @@ from custom_components.han_port.han.model import (
     ReplayedError,
     Security,
 )
-from custom_components.han_port.han.replay import MAX_SENDERS, ReplayGuard, guarded
-
-from .common import DK_AK, DK_COUNTER, DK_EK, DK_TITLE, P1_NL, dk_frame
+from han.replay import MAX_SENDERS, ReplayGuard, guarded
+from tests.common import DK_AK, DK_COUNTER, DK_EK, DK_TITLE, P1_NL, dk_frame
 
 KEYS = Keys(ek=bytes.fromhex(DK_EK), ak=bytes.fromhex(DK_AK))
 TITLE = DK_TITLE.hex().upper()

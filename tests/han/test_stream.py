@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from custom_components.han_port.han.framing import (
+from han.framing import (
     INVALID,
     NEED_MORE,
     Frame,
@@ -16,8 +16,8 @@ from custom_components.han_port.han.framing import (
     Scan,
     ScanStatus,
 )
-from custom_components.han_port.han.model import ChecksumError, Rejected
-from custom_components.han_port.han.stream import UNLOCK_AFTER_BAD, StreamReader
+from han.model import ChecksumError, Rejected
+from han.stream import UNLOCK_AFTER_BAD, StreamReader
 
 
 class SumFramer:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.decoder import Decoder
-from custom_components.han_port.han.framing import FrameKind
-from custom_components.han_port.han.model import (
+from han.decoder import Decoder
+from han.framing import FrameKind
+from han.model import (
     ErrorCode,
     Keys,
     Message,
@@ -26,9 +26,8 @@ from custom_components.han_port.han.model import (
     Result,
     Security,
 )
-from custom_components.han_port.han.replay import ReplayGuard
-
-from .common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, LU_FRAME, vectors_by_id, wire
+from han.replay import ReplayGuard
+from tests.common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, LU_FRAME, vectors_by_id, wire
 
 VECTORS = vectors_by_id("dlms", "nordic")
 KEY_CODES = {ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_en13757
-from custom_components.han_port.han.model import (
+from han.crc import crc16_en13757
+from han.model import (
     ChecksumError,
     MalformedError,
     Message,
@@ -19,17 +19,16 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     UnsupportedError,
 )
-from custom_components.han_port.han.wmbus import WmbusDecoder, decode_vector_bytes
-from custom_components.han_port.han.wmbus.compact import (
+from han.wmbus import WmbusDecoder, decode_vector_bytes
+from han.wmbus.compact import (
     KAMSTRUP_FORMATS,
     FormatStore,
     built_in,
     meter_key,
     signature_of,
 )
-from custom_components.han_port.han.wmbus.security import cbc_encrypt, mode5_iv
-
-from .common import vectors_by_id
+from han.wmbus.security import cbc_encrypt, mode5_iv
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("wmbus")
 OMNI_FULL = bytes.fromhex(VECTORS["wmbusmeters-omnipower-32666857-20e4"]["bytes_hex"])

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from custom_components.han_port.han.model import (
+from han.model import (
     ErrorCode,
     Message,
     NoKeyError,
@@ -14,9 +14,8 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.wmbus import WmbusDecoder, decode_vector_bytes
-from custom_components.han_port.han.wmbus.bench import bench_gama350, gama350_frame
-from custom_components.han_port.han.wmbus.link import (
+from han.wmbus import WmbusDecoder, decode_vector_bytes
+from han.wmbus.link import (
     add_format_a_crcs,
     add_format_b_crcs,
     decode_manufacturer,
@@ -25,9 +24,9 @@ from custom_components.han_port.han.wmbus.link import (
     parse_link,
     strip_crcs,
 )
-from custom_components.han_port.han.wmbus.security import cbc_encrypt, mode5_iv
-
-from .common import vectors_by_id
+from han.wmbus.security import cbc_encrypt, mode5_iv
+from hanport_dev.bench.wmbus import bench_gama350, gama350_frame
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("wmbus")
 PLAIN = bytes.fromhex(VECTORS["esphome375-elgama-gama350-31397268-plain"]["bytes_hex"])
@@ -172,7 +171,7 @@ def test_a_source_that_sends_dll_crcs_cannot_drop_them() -> None:
 
 def test_an_implausible_wireless_reading_drops_the_whole_frame() -> None:
     """The plausibility gate covers wireless meters: 2380 V on L1 rejects the frame."""
-    from custom_components.han_port.han.wmbus import bench
+    from hanport_dev.bench import wmbus as bench
 
     key = bytes(range(16))
     plain = bench._GAMA350_PLAIN.replace(

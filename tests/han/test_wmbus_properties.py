@@ -6,13 +6,12 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-from custom_components.han_port.han.model import Message, Rejected
-from custom_components.han_port.han.wmbus import WmbusDecoder, decode_vector_bytes
-from custom_components.han_port.han.wmbus.bench import gama350_frame
-from custom_components.han_port.han.wmbus.link import add_format_a_crcs
-from custom_components.han_port.han.wmbus.receivers import make_receiver
-
-from .common import vectors_by_id
+from han.model import Message, Rejected
+from han.wmbus import WmbusDecoder, decode_vector_bytes
+from han.wmbus.link import add_format_a_crcs
+from han.wmbus.receivers import make_receiver
+from hanport_dev.bench.wmbus import gama350_frame
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("wmbus")
 KEY = os.urandom(16)
@@ -70,7 +69,7 @@ def test_mode5_first_block_errors_fail_the_check_bytes(index: int, delta: int) -
 @given(st.integers(0, 200), st.integers(1, 255))
 def test_mode7_mac_covers_counter_and_payload(index: int, delta: int) -> None:
     # Strip the DLL CRCs first so that the MAC, not the CRC, is what catches the change.
-    from custom_components.han_port.han.wmbus.link import strip_crcs
+    from han.wmbus.link import strip_crcs
 
     plain, _ = strip_crcs(MODE7_FRAME)
     start = plain.index(bytes.fromhex("900F002C25"))  # AFL: counter, MAC, then TPL to the end

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from custom_components.han_port.han.model import Message
-from custom_components.han_port.han.wmbus import decode_vector_bytes
-from custom_components.han_port.han.wmbus.readings import readings_from_records
-from custom_components.han_port.han.wmbus.records import parse_records
-
-from .common import vectors_by_id
+from han.model import Message
+from han.wmbus import decode_vector_bytes
+from han.wmbus.readings import readings_from_records
+from han.wmbus.records import parse_records
+from tests.common import vectors_by_id
 
 #: Gran-System-S CC-301 20100117, wmbusmeters ``drivers/src/gransystems.xmq`` test telegram
 #: (three-phase; only L1 connected: 234.1 V, RTC_ERROR, 50.00 Hz as that test asserts).

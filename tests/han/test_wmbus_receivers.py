@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_x25
-from custom_components.han_port.han.model import (
+from han.crc import crc16_x25
+from han.model import (
     ChecksumError,
     MalformedError,
     Message,
     Rejected,
     TruncatedError,
 )
-from custom_components.han_port.han.wmbus import PROFILE_RECEIVERS, WmbusDecoder
-from custom_components.han_port.han.wmbus.link import add_format_a_crcs, add_format_b_crcs
-from custom_components.han_port.han.wmbus.receivers import (
+from han.wmbus import PROFILE_RECEIVERS, WmbusDecoder
+from han.wmbus.link import add_format_a_crcs, add_format_b_crcs
+from han.wmbus.receivers import (
     Amb8465Receiver,
     CulReceiver,
     Im871aReceiver,
@@ -27,8 +27,7 @@ from custom_components.han_port.han.wmbus.receivers import (
     Receiver,
     make_receiver,
 )
-
-from .common import vectors_by_id
+from tests.common import vectors_by_id
 
 VECTORS = vectors_by_id("wmbus")
 GAMA = VECTORS["wmbusmeters-pr2038-elgama-gama350-30584551-mode5"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.han_port.han.crc import crc16_en13757
-from custom_components.han_port.han.model import (
+from han.crc import crc16_en13757
+from han.model import (
     ChecksumError,
     HanError,
     MalformedError,
@@ -14,8 +14,8 @@ from custom_components.han_port.han.model import (
     TruncatedError,
     UnsupportedError,
 )
-from custom_components.han_port.han.wmbus.ell import parse_afl, parse_ell
-from custom_components.han_port.han.wmbus.link import (
+from han.wmbus.ell import parse_afl, parse_ell
+from han.wmbus.link import (
     add_format_a_crcs,
     add_format_b_crcs,
     id_to_bytes,
@@ -24,12 +24,12 @@ from custom_components.han_port.han.wmbus.link import (
     strip_format_a,
     strip_format_b,
 )
-from custom_components.han_port.han.wmbus.meaning import interpret, obis_key, value_of
-from custom_components.han_port.han.wmbus.readings import readings_from_records
-from custom_components.han_port.han.wmbus.records import decode_datetime, parse_records
-from custom_components.han_port.han.wmbus.security import check_key
-from custom_components.han_port.han.wmbus.telegram import decode_telegram
-from custom_components.han_port.han.wmbus.tpl import parse_tpl
+from han.wmbus.meaning import interpret, obis_key, value_of
+from han.wmbus.readings import readings_from_records
+from han.wmbus.records import decode_datetime, parse_records
+from han.wmbus.security import check_key
+from han.wmbus.telegram import decode_telegram
+from han.wmbus.tpl import parse_tpl
 
 
 def _one(hex_record: str, device_type: int = 0x02) -> tuple[str | None, object, str | None]:

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.han_port.han.cli import main, vector_result
-from custom_components.han_port.han.model import (
+from han.model import (
     AuthenticationError,
     CheckBytesError,
     HanError,
@@ -21,14 +20,12 @@ from custom_components.han_port.han.model import (
     UnsupportedError,
     WrongKeyError,
 )
-from custom_components.han_port.han.wmbus import WmbusDecoder, decode_vector_bytes
-from custom_components.han_port.han.wmbus.compact import FormatStore
+from han.wmbus import WmbusDecoder, decode_vector_bytes
+from han.wmbus.compact import FormatStore
+from hanport_dev.cli import main, vector_result
+from tests.common import load
 
-VECTORS = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "fixtures" / "wmbus.jsonl").read_text().splitlines()
-    if line.strip()
-]
+VECTORS = load("wmbus")
 BY_ID = {v["id"]: v for v in VECTORS}
 
 #: wmbusmeters field names -> OBIS (the scorer's mapping for electricity meters).

@@ -33,8 +33,7 @@ from custom_components.han_port.const import (
     DOMAIN,
 )
 from custom_components.han_port.detect import Detection, Outcome
-
-from .common import (
+from tests.common import (
     AT_EK,
     AT_FRAME,
     DK_AK,
@@ -52,6 +51,7 @@ from .common import (
     vector,
     wire,
 )
+
 from .flow import progress, start, suggested
 
 NL_METER_ID = "K8EG004046395507"

@@ -27,8 +27,7 @@ from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.framing import FrameKind
 from custom_components.han_port.han.profiles import Parity, SerialSettings, get_profile
 from custom_components.han_port.han.replay import ReplayGuard
-
-from .common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, WMBUS_PLAIN, Pty
+from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, WMBUS_PLAIN, Pty
 
 KEY = "000102030405060708090a0b0c0d0e0f"
 

@@ -12,8 +12,8 @@ from custom_components.han_port import detect
 from custom_components.han_port.connection import MeterConfig
 from custom_components.han_port.detect import Outcome, async_detect
 from custom_components.han_port.han.profiles import SerialSettings
+from tests.common import DK_AK, DK_EK, DK_FRAME, HDLC_NO
 
-from .common import DK_AK, DK_EK, DK_FRAME, HDLC_NO
 from .test_connection import fake_port
 
 WINDOW = 5.0

@@ -25,8 +25,7 @@ from custom_components.han_port.const import (
     CONF_SYSTEM_TITLE,
     DOMAIN,
 )
-
-from .common import (
+from tests.common import (
     LU_AK,
     LU_CORRUPT,
     LU_EK,

@@ -21,8 +21,8 @@ from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.repairs import async_create_fix_flow
+from tests.common import Pty
 
-from .common import Pty
 from .test_sensor import ID, message, push, state
 
 ENERGY = "1-0:1.8.0"

@@ -41,11 +41,10 @@ from custom_components.han_port.const import (
     ISSUE_COUNTER_RESET,
 )
 from custom_components.han_port.han.crc import crc16_arc
-from custom_components.han_port.han.simulator import MeterSimulator, build_hdlc, parse_hdlc
 from custom_components.han_port.repairs import async_create_fix_flow
 from custom_components.han_port.replay_store import store_key
-
-from .common import (
+from hanport_dev.simulator import MeterSimulator, build_hdlc, parse_hdlc
+from tests.common import (
     AT_EK,
     AT_FRAME,
     DK_AK,

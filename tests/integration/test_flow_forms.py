@@ -14,15 +14,15 @@ import voluptuous as vol
 
 from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE, DOMAIN
+from tests.common import LU_AK, LU_EK, LU_FRAME, Meter, Pty, TcpMeter
 
-from .common import LU_AK, LU_EK, LU_FRAME, Meter, Pty, TcpMeter
 from .flow import progress, start, suggested
 
 pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
 
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 STRINGS = json.loads(
-    (Path(__file__).parent.parent / "custom_components/han_port/strings.json").read_text()
+    (Path(__file__).parents[2] / "custom_components/han_port/strings.json").read_text()
 )
 
 

@@ -27,8 +27,7 @@ from custom_components.han_port.const import (
     ISSUE_DECRYPTION,
     ISSUE_SILENT,
 )
-
-from .common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter
+from tests.common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter
 
 NL_ID = "K8EG004046395507"
 

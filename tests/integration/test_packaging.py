@@ -8,7 +8,7 @@ import re
 
 from awesomeversion import AwesomeVersion
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 MANIFEST = json.loads((ROOT / "custom_components/han_port/manifest.json").read_text())
 HACS = json.loads((ROOT / "hacs.json").read_text())
 

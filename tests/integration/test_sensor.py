@@ -24,8 +24,7 @@ from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.entity import readable_id
 from custom_components.han_port.han.model import Message, MeterIdentity
 from custom_components.han_port.sensor import describe
-
-from .common import Pty
+from tests.common import Pty
 
 ID = "12345678"
 

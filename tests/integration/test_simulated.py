@@ -13,9 +13,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.han.profiles import PROFILES
-from custom_components.han_port.han.simulator import MeterSimulator
-
-from .common import Meter, Pty
+from hanport_dev.simulator import MeterSimulator
+from tests.common import Meter, Pty
 
 WIRED = [profile.id for profile in PROFILES if not profile.wireless]
 

@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
-from custom_components.han_port.han.simulator import Faults, MeterSimulator, apply_faults
+from hanport_dev.simulator import Faults, MeterSimulator, apply_faults
 
 MINUTES = float(os.environ.get("HAN_SOAK_MINUTES", "0") or 0)
 PROFILE = os.environ.get("HAN_SOAK_PROFILE", "no_kaifa")

@@ -20,7 +20,7 @@ from custom_components.han_port.sensor import (
     WATER,
 )
 
-ROOT = Path(__file__).parent.parent / "custom_components/han_port"
+ROOT = Path(__file__).parents[2] / "custom_components/han_port"
 STRINGS = json.loads((ROOT / "strings.json").read_text())
 LANGUAGES = ["pl", "et", "nb", "sv", "da", "nl", "de"]
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -1,0 +1,43 @@
+"""A simulated smart meter (see ``meter``)."""
+
+from .meter import (
+    DEMO_AK,
+    DEMO_EK,
+    LU_AK,
+    SIMULATED_PROFILES,
+    DemoKeys,
+    Faults,
+    MeterModel,
+    MeterSimulator,
+    PtyMeter,
+    StreamMeter,
+    TcpMeterServer,
+    apply_faults,
+    build_hdlc,
+    build_mbus,
+    glo_ciphering,
+    main,
+    parse_hdlc,
+    run,
+)
+
+__all__ = [
+    "DEMO_AK",
+    "DEMO_EK",
+    "LU_AK",
+    "SIMULATED_PROFILES",
+    "DemoKeys",
+    "Faults",
+    "MeterModel",
+    "MeterSimulator",
+    "PtyMeter",
+    "StreamMeter",
+    "TcpMeterServer",
+    "apply_faults",
+    "build_hdlc",
+    "build_mbus",
+    "glo_ciphering",
+    "main",
+    "parse_hdlc",
+    "run",
+]
