@@ -37,6 +37,21 @@ except ImportError:  # pragma: no cover - the decoder is part of the tree
     Decoder = None  # type: ignore[assignment,misc]
 
 P1_PROFILES = ("nl_dsmr", "be_fluvius", "se_p1")
+#: The meter id each profile's real template carries (None: the meter sends none).
+METER_IDS = {
+    "auto": "K8EG004046395507",
+    "nl_dsmr": "K8EG004046395507",
+    "be_fluvius": "1SAG3101021605",
+    "se_p1": None,
+    "ee_elektrilevi": None,
+    "lu_smarty": "SAG1030700012701",
+    "pl_stoen_p1": "30057775",
+    "no_aidon": "7359992895913195",
+    "no_kaifa": "6970631404129954",
+    "no_kamstrup": "5706567275940841",
+    "dk_kamstrup": None,
+    "at_mbus": "181220000009",
+}
 ENERGY = re.compile(rb"^1-0:1\.8\.([0-2])\((\d+\.\d+)\*kWh\)", re.MULTILINE)
 
 
@@ -161,6 +176,14 @@ def test_hdlc_frames_have_valid_checksums_and_change(profile: str) -> None:
     assert len(set(infos)) == len(infos)
 
 
+def test_parse_hdlc_refuses_what_is_not_one_valid_frame() -> None:
+    _, (frame,) = frames("no_kamstrup", 1)
+    bad_fcs = frame[:-3] + bytes((frame[-3] ^ 1,)) + frame[-2:]
+    for data in (bad_fcs, frame + b"\x00", frame[:-1], b"\x7e\x7e"):
+        with pytest.raises(ValueError, match="not one valid HDLC frame"):
+            parse_hdlc(data)
+
+
 def test_hdlc_long_list_comes_first_and_every_tenth_frame() -> None:
     _, out = frames("no_aidon", 11)
     sizes = [len(f) for f in out]
@@ -218,8 +241,7 @@ def test_decoder_decodes_every_profile(profile: str) -> None:
     power = next(r for k, r in last.readings.items() if k.endswith(":1.7.0"))
     assert power.unit == "W"
     assert power.value > 0
-    if sim.meter_id is not None:
-        assert last.meter.meter_id == sim.meter_id
+    assert last.meter.meter_id == sim.meter_id == METER_IDS[profile]
     energy = [
         [m.readings[k].value for m in messages if k in m.readings]
         for k in last.readings
