@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+import sys
+
+import pytest
 
 ROOT = Path(__file__).parents[2]
 SHIPPED = ROOT / "custom_components" / "han_port"
@@ -46,6 +49,18 @@ def test_library_and_development_tools_import_no_home_assistant() -> None:
             m for m in _imports(path) if m.split(".")[0] in {"homeassistant", "custom_components"}
         }
         assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)}"
+
+
+def test_nothing_collected_imported_home_assistant(request: pytest.FixtureRequest) -> None:
+    """In a run without Home Assistant's plugin (tests/han, tests/dev), no Home Assistant module.
+
+    Every test module of the run is imported (collected) before any test runs, in each xdist
+    worker too; so this sees what they and everything they import pulled in.
+    """
+    if request.config.pluginmanager.has_plugin("homeassistant"):
+        pytest.skip("Home Assistant's pytest plugin is loaded: it imports Home Assistant itself")
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in FORBIDDEN)
+    assert not leaked
 
 
 def test_what_ships_holds_no_development_code() -> None:

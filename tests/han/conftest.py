@@ -2,9 +2,9 @@
 
 Nothing here imports Home Assistant or the integration (``custom_components.han_port``): the
 library is imported as the top-level package ``han``, shared helpers come from ``tests.common``.
-``scripts/test`` runs this directory without Home Assistant's pytest plugin; ``tests/conftest.py``
-fails such a run if Home Assistant was imported. A test that needs Home Assistant belongs in
-``tests/integration``; this hook refuses one that asks for a running instance here.
+``scripts/test`` runs this directory without Home Assistant's pytest plugin, and
+``tests/dev/test_layout.py`` fails such a run if Home Assistant was imported. A test that needs
+Home Assistant belongs in ``tests/integration``; this hook refuses one that asks for ``hass`` here.
 """
 
 from __future__ import annotations
