@@ -11,13 +11,14 @@ Families and peers:
 Each side decodes every frame of its family once per round, framing included; the best of a few
 rounds counts (fewer for gurux-dlms, which takes milliseconds a frame). The last line is
 ``slowest family ratio: R×``, the smallest peer/ours ratio.
-Our library is loaded under its own name because amshan's top-level package is also ``han``.
+Our library is the top-level package ``han`` (as for hanport_dev, whose frame builders this
+uses); amshan's top-level package is also named ``han``: it is imported with ours set aside.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import io
 import json
 from pathlib import Path
@@ -26,7 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,16 +40,34 @@ TEST_TITLE = b"HANPORT\x01"
 
 
 def load_ours() -> ModuleType:
-    """Import the protocol library as ``hanport`` (no Home Assistant, no clash with amshan)."""
-    spec = importlib.util.spec_from_file_location(
-        "hanport", LIB / "__init__.py", submodule_search_locations=[str(LIB)]
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hanport"] = module
-    spec.loader.exec_module(module)
-    return module
+    """Import the protocol library as ``han`` (no Home Assistant), with hanport_dev beside it."""
+    for path in (str(ROOT), str(LIB.parent)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    return importlib.import_module("han")
+
+
+def _han_modules() -> list[str]:
+    return [name for name in sys.modules if name == "han" or name.startswith("han.")]
+
+
+@contextlib.contextmanager
+def amshan() -> Iterator[None]:
+    """Import amshan's modules in this block: its top-level package is also named ``han``.
+
+    Ours is set aside meanwhile and is ``han`` again afterwards; amshan's modules, imported
+    whole inside the block, keep working through the references the caller holds.
+    """
+    ours = {name: sys.modules.pop(name) for name in _han_modules()}
+    path = sys.path[:]
+    sys.path[:] = [entry for entry in path if entry != str(LIB.parent)]
+    try:
+        yield
+    finally:
+        for name in _han_modules():
+            del sys.modules[name]
+        sys.modules.update(ours)
+        sys.path[:] = path
 
 
 def vectors(name: str) -> list[dict[str, Any]]:
@@ -93,7 +112,7 @@ def dsmr_family() -> tuple[float, float, int]:
     from dsmr_parser import telegram_specifications  # noqa: PLC0415
     from dsmr_parser.parsers import TelegramParser  # noqa: PLC0415
 
-    decoder_mod = sys.modules["hanport.decoder"]
+    decoder_mod = importlib.import_module("han.decoder")
     telegrams = [
         v["telegram"]
         for v in vectors("dsmr.jsonl")
@@ -124,9 +143,10 @@ def dsmr_family() -> tuple[float, float, int]:
 
 def hdlc_family() -> tuple[float, float, int]:
     """Ours vs amshan on the plain HDLC frames amshan decodes."""
-    from han import autodecoder, hdlc  # noqa: PLC0415 - amshan's package is named han
+    with amshan():
+        from han import autodecoder, hdlc  # noqa: PLC0415 - amshan's package is named han
 
-    decoder_mod = sys.modules["hanport.decoder"]
+    decoder_mod = importlib.import_module("han.decoder")
     frames = []
     auto = autodecoder.AutoDecoder()
     for v in vectors("nordic.jsonl"):
@@ -163,9 +183,9 @@ def sealed_frames() -> list[tuple[bytes, dict[str, str], str | None]]:
     The data-notification goes into a general-glo-ciphering APDU (SC 0x30: encrypted and
     authenticated) under the test keys, in an HDLC frame with the original addresses.
     """
-    simulator = importlib.import_module("hanport.simulator")
-    framer = importlib.import_module("hanport.dlms.hdlc").HdlcFramer()
-    stream = importlib.import_module("hanport.stream")
+    simulator = importlib.import_module("hanport_dev.simulator")
+    framer = importlib.import_module("han.dlms.hdlc").HdlcFramer()
+    stream = importlib.import_module("han.stream")
     keys = {"ek": TEST_EK.hex(), "ak": TEST_AK.hex()}
     seen = set()
     out = []
@@ -192,8 +212,8 @@ def gcm_family() -> tuple[float, float, int]:
     from gurux_dlms import GXByteBuffer, GXDLMSTranslator  # noqa: PLC0415
     from gurux_dlms.enums import Security  # noqa: PLC0415
 
-    decoder_mod = sys.modules["hanport.decoder"]
-    model = sys.modules["hanport.model"]
+    decoder_mod = importlib.import_module("han.decoder")
+    model = importlib.import_module("han.model")
     cases = []
     for v in vectors("dlms.jsonl"):
         keys = v.get("keys") or {}
@@ -249,7 +269,7 @@ def gcm_family() -> tuple[float, float, int]:
 def wmbus_family() -> float | None:
     """µs per GAMA 350 frame (decrypt + records); no peer."""
     try:
-        bench = importlib.import_module("hanport.wmbus.bench")
+        bench = importlib.import_module("hanport_dev.bench.wmbus")
     except ImportError:
         return None
     result: float = bench.bench_gama350(1000)
@@ -259,7 +279,7 @@ def wmbus_family() -> float | None:
 def main() -> int:
     """Print one line per family and the slowest ratio."""
     load_ours()
-    importlib.import_module("hanport.decoder")
+    importlib.import_module("han.decoder")
     ratios = []
     for name, peer_name, family in (
         ("dsmr", "dsmr_parser", dsmr_family),

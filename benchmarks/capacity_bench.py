@@ -57,9 +57,9 @@ def telegrams(crc: Callable[[bytes], int]) -> list[bytes]:
 def main() -> int:
     """Print µs per frame with and without the rule, and the overhead."""
     load_ours()
-    decoder_mod: Any = __import__("hanport.decoder", fromlist=["Decoder"])
-    capacity: Any = __import__("hanport.capacity", fromlist=["CapacityTracker"])
-    crc_mod: Any = __import__("hanport.crc", fromlist=["crc16_arc"])
+    decoder_mod: Any = __import__("han.decoder", fromlist=["Decoder"])
+    capacity: Any = __import__("han.capacity", fromlist=["CapacityTracker"])
+    crc_mod: Any = __import__("han.crc", fromlist=["crc16_arc"])
     frames = telegrams(crc_mod.crc16_arc)
 
     def decode_only() -> None:

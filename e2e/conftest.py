@@ -4,7 +4,7 @@ Debian's Chromium (/usr/bin/chromium, installed by scripts/setup) is driven by P
 Playwright never downloads a browser of its own. Home Assistant runs from this working tree
 on a free port (never 8123), with a fresh configuration made by scripts/dev_config.py (owner
 dev / dev, onboarding done, no entry: the test adds meters through the UI). Simulated meters
-(han/simulator.py) serve frames over TCP on free loopback ports.
+(hanport_dev/simulator/) serve frames over TCP on free loopback ports.
 
 A failing test leaves a screenshot of the page in ``FAILURES`` (build/e2e-failures/), and
 the logs of Home Assistant and the simulators beside it.
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The protocol library as the top-level package ``han`` (what hanport_dev imports).
+LIBRARY = str(ROOT / "custom_components" / "han_port")
 FAILURES = ROOT / "build" / "e2e-failures"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Launch flags that work on this project's machines (headless, no sandbox as root, no
@@ -89,12 +91,12 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _simulator(profile: str, port: int, log: Path) -> tuple[subprocess.Popen[bytes], Meter]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "custom_components" / "han_port")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), LIBRARY))}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
             "-m",
-            "han.cli",
+            "hanport_dev.cli",
             "simulate",
             "--profile",
             profile,
@@ -109,11 +111,8 @@ def _simulator(profile: str, port: int, log: Path) -> tuple[subprocess.Popen[byt
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    sys.path.insert(0, env["PYTHONPATH"])
-    try:
-        from han.simulator import MeterSimulator  # noqa: PLC0415 - the library's own path
-    finally:
-        sys.path.pop(0)
+    from hanport_dev.simulator import MeterSimulator  # noqa: PLC0415 - pytest's pythonpath
+
     keys = MeterSimulator(profile, seed=1).keys.entry_data()
     return process, Meter(profile, f"socket://127.0.0.1:{port}", keys)
 
@@ -132,10 +131,9 @@ def home_assistant(request: pytest.FixtureRequest) -> Iterator[HomeAssistant]:
     yaml = (ROOT / "config" / "configuration.yaml").read_text(encoding="utf-8")
     yaml += f"\nhttp:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
     (config / "configuration.yaml").write_text(yaml, encoding="utf-8")
-    han_path = str(ROOT / "custom_components" / "han_port")
     subprocess.run(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "scripts" / "dev_config.py"), str(config)],
-        env={**os.environ, "HAN_SIM": "0", "PYTHONPATH": han_path},
+        env={**os.environ, "HAN_SIM": "0", "PYTHONPATH": os.pathsep.join((str(ROOT), LIBRARY))},
         check=True,
         capture_output=True,
     )

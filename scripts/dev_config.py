@@ -1,6 +1,6 @@
 """Prepare a Home Assistant configuration directory for development and the browser test.
 
-Usage: PYTHONPATH=custom_components/han_port .venv/bin/python scripts/dev_config.py CONFIG_DIR
+Usage: PYTHONPATH=.:custom_components/han_port .venv/bin/python scripts/dev_config.py CONFIG_DIR
 
 Creates, once, an owner user dev / dev (through Home Assistant's own auth code), marks
 onboarding done, and (unless HAN_SIM=0) adds a HAN Port entry for the simulated meter
@@ -16,14 +16,15 @@ import os
 from pathlib import Path
 import sys
 
-from han.decoder import Decoder
-from han.model import Keys, Message
-from han.simulator import MeterSimulator
 from homeassistant.auth import auth_manager_from_config
 from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.util.ulid import ulid_now
+
+from han.decoder import Decoder
+from han.model import Keys, Message
+from hanport_dev.simulator import MeterSimulator
 
 config = Path(sys.argv[1])
 storage = config / ".storage"

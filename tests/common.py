@@ -1,9 +1,13 @@
-"""Helpers for the integration tests: real fixture frames, a PTY meter and a TCP meter."""
+"""Helpers shared by every test directory: the one loader of the real fixture frames
+(``tests/fixtures/*.jsonl``), frequently used frames, a PTY meter and a TCP meter.
+
+No Home Assistant here: ``tests/han`` and ``tests/dev`` import this module too. The protocol
+library is imported as the top-level package ``han`` (pytest's ``pythonpath``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -12,19 +16,22 @@ from pathlib import Path
 import tty
 from typing import Any
 
-from custom_components.han_port.const import Timings
-from custom_components.han_port.han.crypto import gcm_open
-from custom_components.han_port.han.simulator import build_hdlc, glo_ciphering, parse_hdlc
+from han.crypto import gcm_open
+from hanport_dev.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
-#: The ``timings`` fixture: ``timings(silence_intervals=1000)`` changes a coordinator timing.
-type SetTimings = Callable[..., Timings]
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    """Every vector of one fixture file, in file order: ``dsmr`` or ``dsmr.jsonl`` (nordic, ...)."""
+    path = FIXTURES / f"{name.removesuffix('.jsonl')}.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def vector(name: str, vector_id: str) -> dict[str, Any]:
     """One fixture vector by file name (dsmr, nordic, dlms, wmbus) and id."""
-    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
-        item = json.loads(line)
+    for item in load(name):
         if item["id"] == vector_id:
             return item
     raise KeyError(vector_id)
@@ -32,13 +39,7 @@ def vector(name: str, vector_id: str) -> dict[str, Any]:
 
 def vectors_by_id(*names: str) -> dict[str, dict[str, Any]]:
     """Every vector of the named fixture files (dsmr, nordic, dlms, wmbus), by id."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in names:
-        for line in (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                item = json.loads(line)
-                out[item["id"]] = item
-    return out
+    return {item["id"]: item for name in names for item in load(name)}
 
 
 def wire(item: dict[str, Any]) -> bytes:

@@ -1,77 +1,23 @@
-"""Shared fixtures for the HAN Port tests."""
+"""Fixtures every test directory may use; nothing here imports Home Assistant.
+
+``tests/han`` (the protocol library) and ``tests/dev`` (simulator, command line) run without
+Home Assistant: ``scripts/test`` runs them without its pytest plugin (``-p no:homeassistant``)
+and ``tests/dev/test_layout.py`` checks that nothing they import imports it. Home Assistant's
+fixtures are in ``tests/integration/conftest.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
-from dataclasses import replace
-from functools import partial
+from collections.abc import Generator
 
 import pytest
 
-from custom_components import han_port
-from custom_components.han_port import detect
-from custom_components.han_port.const import Timings
-from custom_components.han_port.coordinator import HanPortCoordinator
-
-from .common import Pty
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load custom_components/han_port in every test."""
-
-
-#: Back-off and silence in tens of milliseconds (2-core CI). Silence comes after
-#: silence_intervals x the profile's interval: 0.05 x 10 s = 0.5 s for "auto".
-FAST = Timings(backoff_start=0.02, backoff_max=0.08, silence_intervals=0.05)
-
-
-@pytest.fixture(autouse=True)
-def fast_timing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Detection windows in tenths of a second."""
-    monkeypatch.setattr(detect, "LISTEN_MIN", 0.4)
-    monkeypatch.setattr(detect, "LISTEN_MAX", 0.4)
-
-
-@pytest.fixture(autouse=True)
-def timings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Timings]:
-    """The coordinators set up in a test read with ``FAST`` timings.
-
-    ``timings(field=value, ...)`` changes some for the rest of the test (from what they
-    are) and returns the timings now in use.
-    """
-    current = FAST
-
-    def use(**changes: float) -> Timings:
-        nonlocal current
-        current = replace(current, **changes)
-        monkeypatch.setattr(
-            han_port, "HanPortCoordinator", partial(HanPortCoordinator, timings=current)
-        )
-        return current
-
-    use()
-    return use
+from tests.common import Pty
 
 
 @pytest.fixture
 def pty() -> Generator[Pty]:
-    """A pseudo-terminal the integration can open like a serial port."""
+    """A pseudo-terminal a reader can open like a serial port."""
     terminal = Pty()
     yield terminal
     terminal.close()
-
-
-@pytest.fixture
-def no_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No serial ports on this machine (the flow's port list is empty)."""
-    monkeypatch.setattr("serial.tools.list_ports.comports", list)
-
-
-@pytest.fixture
-async def stop_tasks() -> AsyncGenerator[list]:
-    """Things with an async ``stop`` to call at the end of a test."""
-    stoppable: list = []
-    yield stoppable
-    for item in stoppable:
-        await item.stop()

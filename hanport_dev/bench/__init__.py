@@ -1,0 +1,1 @@
+"""Helpers for the benchmarks in ``benchmarks/`` (``scripts/bench``) and their tests."""

@@ -1,0 +1,126 @@
+"""Norwegian meters: Aidon, Kaifa and Kamstrup push plain DLMS lists in HDLC frames.
+
+Each pushes a short list every few seconds and a longer one with energy registers every hour;
+the templates are real frames from tests/fixtures (ids in the comments), embedded so that the
+simulator runs without the test tree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from han.dlms.scaling import AIDON, KAIFA, KAMSTRUP, ListContext
+
+from .dlms import parse_dlms, unify_identity
+from .frames import LLC, parse_hdlc
+from .spec import HOURLY_EVERY, Spec
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .physics import Cde
+
+#: fixture hassams-aidon-short
+_HDLC_AIDON_LIST2: Final = bytes.fromhex(
+    "7ea11e41088313eeeee6e7000f4000000000010d020209060101000281ff0a0b4149444f4e5f563030303102"
+    "0209060000600100ff0a1037333539393932383935393133313935020209060000600107ff0a043635333402"
+    "0309060100010700ff0600001b1e02020f00161b020309060100020700ff060000000002020f00161b020309"
+    "060100030700ff060000000002020f00161d020309060100040700ff060000027602020f00161d0203090601"
+    "001f0700ff1000c102020fff1621020309060100330700ff10001702020fff1621020309060100470700ff10"
+    "005102020fff1621020309060100200700ff12092702020fff1623020309060100340700ff12094f02020fff"
+    "1623020309060100480700ff12093402020fff16231bb77e"
+)
+#: fixture hassams-aidon-hourly
+_HDLC_AIDON_LIST3: Final = bytes.fromhex(
+    "7ea18a41088313ebfde6e7000f40000000000112020209060101000281ff0a0b4149444f4e5f563030303102"
+    "0209060000600100ff0a1037333539393932383935393133313935020209060000600107ff0a043635333402"
+    "0309060100010700ff06000006e902020f00161b020309060100020700ff060000000002020f00161b020309"
+    "060100030700ff060000000002020f00161d020309060100040700ff06000003b302020f00161d0203090601"
+    "001f0700ff10002e02020fff1621020309060100330700ff10000302020fff1621020309060100470700ff10"
+    "002002020fff1621020309060100200700ff12098d02020fff1623020309060100340700ff12099902020fff"
+    "1623020309060100480700ff12098e02020fff1623020209060000010000ff090c07e4071502150000ff0000"
+    "00020309060100010800ff06008f87fb02020f01161e020309060100020800ff060000000002020f01161e02"
+    "0309060100030800ff06000002ef02020f011620020309060100040800ff06000ee8a802020f011620ca917e"
+)
+#: fixture hassams-kaifa-ma304h3e-long
+_HDLC_KAIFA_LIST2: Final = bytes.fromhex(
+    "7ea079010201108093e6e7000f40000000090c07e60b0701092c28ff800000020d09074b464d5f3030310910"
+    "3639373036333134303431323939353409084d41333034483345060000022206000000000600000000060000"
+    "0051060000030d0600000725060000080e06000009100600000000060000092c6fde7e"
+)
+#: fixture hassams-kaifa-hourly
+_HDLC_KAIFA_LIST3: Final = bytes.fromhex(
+    "7ea09b01020110eeaee6e7000f40000000090c07e402030110000aff800000021209074b464d5f3030310910"
+    "3639373036333134303538303834363909084d41333034483345060000007706000000000600000000060000"
+    "012106000002a6060000032806000003fb06000008ef060000000006000008fa090c07e402030110000aff80"
+    "00000600a0240f0600000000060001358106001f6eaf2b027e"
+)
+#: fixture hassams-kamstrup
+_HDLC_KAMSTRUP_LIST1: Final = bytes.fromhex(
+    "7ea0e22b2113239ae6e7000f000000000c07e5060e0111251eff80008002190a0e4b616d73747275705f5630"
+    "30303109060101000005ff0a103537303635363732373539343038343109060101600101ff0a123638343131"
+    "3338414e32343331303130393009060101010700ff06000004b209060101020700ff06000000000906010103"
+    "0700ff060000002009060101040700ff06000000df090601011f0700ff060000008e09060101330700ff0600"
+    "00019f09060101470700ff060000004909060101200700ff1200ec09060101340700ff1200ed090601014807"
+    "00ff1200f051357e"
+)
+#: fixture hassams-kamstrup-hourly
+_HDLC_KAMSTRUP_LIST2: Final = bytes.fromhex(
+    "7ea12c2b2113fc04e6e7000f000000000c07e60b1a060f0005ff80000002230a0e4b616d73747275705f5630"
+    "30303109060101000005ff0a103537303635363732373135383934313909060101600101ff0a123638343131"
+    "3231424e32343331303130343009060101010700ff0600000a8209060101020700ff06000000000906010103"
+    "0700ff060000000009060101040700ff06000000da090601011f0700ff060000011c09060101330700ff0600"
+    "00038009060101470700ff06000003fd09060101200700ff1200ee09060101340700ff1200ef090601014807"
+    "00ff1200f009060001010000ff090c07e60b1a060f0005ff80000009060101010800ff0600ecddb309060101"
+    "020800ff060000000009060101030800ff060004f2c109060101040800ff06000b0d8a21c77e"
+)
+
+_KAIFA_LIST2: Final[tuple[Cde, ...]] = (
+    (1, 7, 0),
+    (2, 7, 0),
+    (3, 7, 0),
+    (4, 7, 0),
+    (31, 7, 0),
+    (51, 7, 0),
+    (71, 7, 0),
+    (32, 7, 0),
+    (52, 7, 0),
+    (72, 7, 0),
+)
+_KAIFA_LIST3: Final[tuple[Cde, ...]] = (*_KAIFA_LIST2, (1, 8, 0), (2, 8, 0), (3, 8, 0), (4, 8, 0))
+
+
+def _hdlc_lists(
+    frames: Sequence[bytes], context: ListContext, *, positional: Sequence[Sequence[Cde]] = ()
+) -> Spec:
+    """A spec for plain HDLC list frames; the first is the regular push, the next hourly."""
+    addresses, control, _, _ = parse_hdlc(frames[0])
+    spec = Spec("hdlc", addresses=addresses, control=control)
+    for index, frame in enumerate(frames):
+        info = parse_hdlc(frame)[2]
+        apdu = info.removeprefix(LLC)
+        names = positional[index] if positional else ()
+        every = 1 if index == 0 else HOURLY_EVERY
+        spec.lists.append(parse_dlms(apdu, every=every, positional=names, context=context))
+    for other in spec.lists[1:]:
+        unify_identity(spec.lists[0], other)
+    return spec
+
+
+def aidon() -> Spec:
+    """Aidon 6534: OBIS code, value and {scaler, unit} for every register."""
+    return _hdlc_lists((_HDLC_AIDON_LIST2, _HDLC_AIDON_LIST3), ListContext(AIDON, "NO"))
+
+
+def kaifa() -> Spec:
+    """Kaifa MA304H3E: values only, by position, scaled by the maker's defaults."""
+    return _hdlc_lists(
+        (_HDLC_KAIFA_LIST2, _HDLC_KAIFA_LIST3),
+        ListContext(KAIFA, "NO"),
+        positional=(_KAIFA_LIST2, _KAIFA_LIST3),
+    )
+
+
+def kamstrup() -> Spec:
+    """Kamstrup: OBIS code and value, no scalers (current in 10 mA, energy in 10 Wh)."""
+    return _hdlc_lists((_HDLC_KAMSTRUP_LIST1, _HDLC_KAMSTRUP_LIST2), ListContext(KAMSTRUP, "NO"))
