@@ -18,7 +18,7 @@ from .connection import is_network_port
 from .const import CONF_EK, DOMAIN
 from .coordinator import MeterData
 from .naming import submeter_translation_key
-from .sensor import _convert, describe
+from .sensor_descriptions import describe, to_native
 from .texts import Texts, async_get_texts
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from .detect import Detection
     from .han.model import Message
-    from .sensor import HanSensorEntityDescription
+    from .sensor_descriptions import HanSensorEntityDescription
 
 #: Registers listed by name; the rest are counted.
 SHOWN_REGISTERS = 24
@@ -47,7 +47,7 @@ def _shown_value(message: Message, obis: str, description: HanSensorEntityDescri
     value = reading.value
     if not description.numeric or isinstance(value, str) or value is None:
         return str(value if value is not None else "-")[:40]
-    converted = _convert(value, reading.unit, description, 1.0)
+    converted = to_native(value, reading.unit, description, 1.0)
     unit = description.native_unit_of_measurement
     text = _number(converted, description.suggested_display_precision)
     return f"{text} {unit}" if unit else text

@@ -57,10 +57,6 @@ __all__ = [
     "HanSensorEntityDescription",
     "describe",
 ]
-#: The config flow's summary converts values as the sensors do (``flow_summary`` imports it
-#: from here; the conversion lives in ``sensor_descriptions.to_native``).
-_convert = to_native
-
 PARALLEL_UPDATES = 0
 
 
