@@ -58,7 +58,7 @@ _NETWORK_SCHEMES = ("socket://", "tcp://")
 #: candidate, and DLMS's inner ``DB 08`` from passing for an encrypted P1 envelope.
 _FORMAT_KINDS: dict[str, tuple[FrameKind, ...]] = {
     "p1": (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM),
-    "dlms": (FrameKind.HDLC, FrameKind.MBUS),
+    "dlms": (FrameKind.HDLC, FrameKind.MBUS, FrameKind.APDU),
 }
 #: Device majors of pseudo-terminal slaves (Linux Documentation/admin-guide/devices.txt:
 #: 3 = BSD-style ttyp*, 136-143 = Unix98 /dev/pts/*).

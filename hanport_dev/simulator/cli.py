@@ -70,7 +70,7 @@ def _describe(meter: MeterSimulator) -> str:
     profile = meter.profile
     lines = [
         (
-            f"simulating {profile.name} [{profile.id}]: {meter.format} frames, "
+            f"simulating {profile.name} [{meter.name}]: {meter.format} frames, "
             f"meter id {meter.meter_id or '-'}"
         ),
     ]

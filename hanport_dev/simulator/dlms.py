@@ -124,6 +124,7 @@ def parse_dlms(
     *,
     every: int = 1,
     positional: Sequence[Cde] = (),
+    skip: int = 0,
     context: ListContext | None = None,
 ) -> DlmsTemplate:
     """Locate the integers to rewrite, the clocks and the identity strings of an APDU.
@@ -142,7 +143,7 @@ def parse_dlms(
         template.clocks.append(clock)
     obis_prims: set[int] = set()
     if positional:
-        integers = [p for p in prims if p.tag in _INTEGERS]
+        integers = [p for p in prims if p.tag in _INTEGERS][skip:]
         pairs = list(zip(integers, positional, strict=False))
         for prim, cde in pairs:
             _add_slot(template, prim, cde, _default_scaler(context, cde))

@@ -13,31 +13,30 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from han.decoder import Decoder
 from han.model import Message
 from han.profiles import PROFILES_BY_ID
 
-from . import austria, denmark, dsmr, nordic, stoen
+from . import austria, denmark, dsmr, estonia, nordic, stoen
 from .dlms import render_apdu
 from .frames import LLC, build_hdlc, build_mbus, glo_ciphering
 from .p1 import render_p1, telegram
 from .physics import Cde, MeterModel, kind
 from .spec import DEMO_EK, LU_AK, DemoKeys, Spec
 
-if TYPE_CHECKING:
-    from han.profiles import Profile
 
-
-def _build_spec(profile: Profile) -> Spec:
-    match profile.id:
+def _build_spec(name: str) -> Spec:
+    match name:
         case "nl_dsmr" | "auto":
             return dsmr.netherlands()
         case "be_fluvius":
             return dsmr.belgium()
-        case "se_p1" | "ee_elektrilevi":
+        case "se_p1":
             return dsmr.sweden()
+        case "ee_elektrilevi":
+            return estonia.p1()
         case "lu_smarty":
             return dsmr.luxembourg()
         case "pl_stoen_p1":
@@ -52,7 +51,9 @@ def _build_spec(profile: Profile) -> Spec:
             return denmark.kamstrup()
         case "at_mbus":
             return austria.kaifa()
-    msg = f"profile {profile.id!r} has no simulated meter"
+        case "ee_elektrilevi_dlms":
+            return estonia.dlms()
+    msg = f"profile {name!r} has no simulated meter"
     raise ValueError(msg)
 
 
@@ -66,8 +67,14 @@ def _meter_id(spec: Spec, country: str | None) -> str | None:
     return found[0].meter.meter_id
 
 
-#: Profiles the simulator can play (wireless M-Bus profiles are not simulated).
-SIMULATED_PROFILES: Final = tuple(p.id for p in PROFILES_BY_ID.values() if not p.wireless)
+#: Meters that are a second encoding of a profile's meter (simulated meter -> profile id).
+VARIANTS: Final = {"ee_elektrilevi_dlms": "ee_elektrilevi"}
+#: Meters the simulator can play: every wired profile's (wireless M-Bus profiles are not
+#: simulated), and the variants.
+SIMULATED_PROFILES: Final = (
+    *(p.id for p in PROFILES_BY_ID.values() if not p.wireless),
+    *VARIANTS,
+)
 
 
 class MeterSimulator:
@@ -81,13 +88,18 @@ class MeterSimulator:
     def __init__(
         self, profile_id: str = "nl_dsmr", *, seed: int | None = None, start: float | None = None
     ) -> None:
-        """Create the meter; ValueError for an unknown or unsimulated profile."""
-        profile = PROFILES_BY_ID.get(profile_id)
+        """Create the meter; ValueError for an unknown or unsimulated profile.
+
+        ``profile_id`` is a profile's id or a variant's (``VARIANTS``): ``name`` keeps it,
+        ``profile`` is the library's profile a reader would choose.
+        """
+        profile = PROFILES_BY_ID.get(VARIANTS.get(profile_id, profile_id))
         if profile is None:
             msg = f"unknown profile {profile_id!r}"
             raise ValueError(msg)
+        self.name = profile_id
         self.profile = profile
-        self._spec = _build_spec(profile)
+        self._spec = _build_spec(profile_id)
         self._meter_id = _meter_id(self._spec, profile.country)
         self._rng = random.Random(seed)  # noqa: S311 - simulated load, not cryptography
         start = time.time() if start is None else start
@@ -155,6 +167,12 @@ class MeterSimulator:
             apdu = self._seal_glo(apdu)
         if spec.envelope == "mbus":
             return build_mbus(spec.addresses[0], spec.addresses[1], apdu)
+        if spec.blocks:
+            blocks = estonia.split_blocks(apdu, spec.blocks)
+            return b"".join(
+                build_hdlc(spec.addresses, spec.control, (LLC if n == 0 else b"") + block)
+                for n, block in enumerate(blocks)
+            )
         return build_hdlc(spec.addresses, spec.control, LLC + apdu)
 
     def _next_counter(self) -> int:

@@ -59,3 +59,6 @@ class Spec:
     control: int = 0x13
     system_title: bytes = b""
     security: int = 0
+    #: general-block-transfer: the size of each block's data (the push split as the real
+    #: meter splits it, one HDLC frame per block); empty: one frame per push.
+    blocks: tuple[int, ...] = ()

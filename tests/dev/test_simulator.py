@@ -44,6 +44,7 @@ METER_IDS = {
     "be_fluvius": "1SAG3101021605",
     "se_p1": None,
     "ee_elektrilevi": None,
+    "ee_elektrilevi_dlms": "63326413",
     "lu_smarty": "SAG1030700012701",
     "pl_stoen_p1": "30057775",
     "no_aidon": "7359992895913195",

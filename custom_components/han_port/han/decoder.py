@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
+from .dlms.raw import RawApduFramer
 from .framing import Frame, FrameKind
 from .model import (
     AuthenticationError,
@@ -32,10 +33,13 @@ from .replay import ReplayGuard
 from .stream import StreamReader
 
 if TYPE_CHECKING:
+    from .capture import FrameCapture
     from .framing import Framer
 
 _KEY_CODES = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
 _DLMS = (FrameKind.HDLC, FrameKind.MBUS)
+#: ``Message.format`` of what the DLMS session decodes.
+_DLMS_FORMAT = "dlms"
 
 
 class Decoder:
@@ -53,6 +57,12 @@ class Decoder:
     What the decoder learns to go fast is its own and bounded: the P1 lines its meter
     repeats (``P1Session.parser``) and the DLMS body layouts and their programs
     (``DlmsSession.layouts``). Two decoders (two meters) never share them.
+
+    Bare APDUs (``FrameKind.APDU``, ``dlms.raw``) are read only when ``formats`` names them:
+    they carry no checksum. Such a decoder also reads a glo-ciphered envelope whose plaintext
+    is not a P1 telegram as a DLMS APDU, and never lets a bare APDU lock the stream.
+
+    ``capture`` (``capture.FrameCapture``) records every frame as received and its verdict.
     """
 
     def __init__(
@@ -63,8 +73,9 @@ class Decoder:
         formats: tuple[FrameKind, ...] | None = None,
         require_encryption: bool = False,
         replay: ReplayGuard | None = None,
+        capture: FrameCapture | None = None,
     ) -> None:
-        """Create a decoder; ``formats`` limits which framers are tried (default: all)."""
+        """Create a decoder; ``formats`` limits which framers are tried (default: all but APDU)."""
         self.keys = keys or Keys()
         self.country = country
         self.require_encryption = require_encryption
@@ -78,9 +89,14 @@ class Decoder:
             HdlcFramer(),
             MbusFramer(),
         ]
+        self._raw_apdu = formats is not None and FrameKind.APDU in formats
+        if self._raw_apdu:
+            framers.append(RawApduFramer())
         if formats is not None:
             framers = [f for f in framers if f.kind in formats]
         self.reader = StreamReader(framers)
+        self.capture = capture
+        self.reader.keep_wire = capture is not None
         self._held: Rejected | None = None
         self._open: Frame | None = None
 
@@ -95,10 +111,15 @@ class Decoder:
         """
         out: list[Result] = []
         reader = self.reader
+        capture = self.capture
+        if capture is not None:
+            capture.add_raw(data)
         items = reader.results(data, final=final)
         try:
             for item in items:
                 if isinstance(item, Rejected):
+                    if capture is not None:
+                        capture.add(item.format, reader.last_wire, item)
                     self._release(out, item)
                     continue
                 if self._open is None and starts_midway(item):
@@ -109,10 +130,13 @@ class Decoder:
                 self._open = (
                     item if result is None and item.payload and item.kind in _DLMS else None
                 )
+                if capture is not None:
+                    capture.add(item.kind, reader.last_wire, result)
                 if result is None:
                     continue
                 proven = reader.locked_kind == item.kind
-                reader.verdict(item.kind, good=isinstance(result, Message))
+                if self._may_lock(item, result):
+                    reader.verdict(item.kind, good=isinstance(result, Message))
                 if (
                     isinstance(result, Rejected)
                     and result.code in _KEY_CODES
@@ -161,8 +185,10 @@ class Decoder:
         try:
             if frame.kind is FrameKind.P1:
                 self._refuse_clear_p1()
-            if frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
-                message: Message | None = self._p1.push_frame(frame)
+            if frame.kind is FrameKind.DSMR_GCM and self._raw_apdu:
+                message: Message | None = self._p1_or_apdu(frame)
+            elif frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
+                message = self._p1.push_frame(frame)
             else:
                 message = self._dlms.push_frame(frame)
             if message is not None:
@@ -171,6 +197,32 @@ class Decoder:
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
+
+    @staticmethod
+    def _may_lock(frame: Frame, result: Result) -> bool:
+        """Whether the frame's verdict counts for the stream's format lock.
+
+        Not for a bare APDU, nor for an envelope read as a DLMS APDU: neither carries a
+        checksum, and both may be the inside of an HDLC frame whose start was missed.
+        """
+        if frame.kind is FrameKind.APDU:
+            return False
+        return not (
+            frame.kind is FrameKind.DSMR_GCM
+            and isinstance(result, Message)
+            and result.format == _DLMS_FORMAT
+        )
+
+    def _p1_or_apdu(self, frame: Frame) -> Message | None:
+        """A glo-ciphered envelope: a P1 telegram (Luxembourg style) or a DLMS APDU inside.
+
+        Only when the P1 reading decrypts to something that is not a telegram (``wrong_key``
+        without a verified tag, ``malformed`` with one) is the envelope read as an APDU.
+        """
+        try:
+            return self._p1.push_frame(frame)
+        except (WrongKeyError, MalformedError):
+            return self._dlms.decode_apdu(frame.payload)
 
     def _refuse_clear_p1(self) -> None:
         """A telegram in clear proves nothing when the meter authenticates or encrypts."""

@@ -123,13 +123,32 @@ PROFILES: tuple[Profile, ...] = (
         interval=10.0,
         wireless=True,
     ),
+    # Estonia: Elektrilevi / Imatra Elekter, Landis+Gyr E360 on RJ12. No Estonian capture,
+    # register list or forum thread exists in any source searched (December 2026), so this
+    # profile tolerates every plausible form and lets detection lock onto what it finds.
+    # Confirmed [source]: the operator's page (imatraelekter.ee/en/network-service/smart-meter/
+    # han-liides-home-area-network/, copy in shared/seeds/elektrilevi-han-interface-en.txt):
+    # L+G E360, RJ12, data every 10 s (W, phase V, A, meter reading), register list in
+    # https://imatraelekter.ee/media/Arvesti-valjastatavad-registrid-ENG.pdf (content not seen
+    # by anyone yet), activation by a signed form to andmehaldus@elektrilevi.ee, free; no key
+    # procedure is published. Finland, whose practice Estonian operators tend to follow:
+    # decree 767/2021 asks for ASCII data on RJ12 every 10 s; SESKO SK 13-1 adopts the Swedish
+    # recommendation (8N1, 115200 baud fixed, DATA REQUEST at +5 V; u9n/hanporten
+    # docs/svenska/protokollet.md). Swedish E360 telegrams start /LGF5E360 (toreamun/amshan
+    # tests/test_dlde.py; vector amshan-p1-a-landisgyr-360).
+    # Inferred, not verified: the Estonian E360 is the Nordic P1-text variant, unencrypted.
+    # Tolerated alternatives: 115200 7E1 (a Dutch E360 parsed only so: ndokter/dsmr_parser
+    # PR #82), DLMS/COSEM as the E360 family speaks it in Switzerland and the Nordics (HDLC,
+    # M-Bus, a bare APDU), glo-ciphered (Netz Burgenland's E360 encrypts its P1 telegram: AMS
+    # #986), and the DLMS meters' 2400 and 9600 baud. Keys are optional: asked only if the
+    # frames turn out to be encrypted. Research: team/estonia-research.md; README "Estonia".
     Profile(
         id="ee_elektrilevi",
         country="EE",
         name="Estonia — Elektrilevi / Imatra Elekter (L+G E360)",
         meters=("Landis+Gyr E360",),
-        serial=(P1_115200,),
-        formats=(*P1_FORMATS, FrameKind.DSMR_GCM),
+        serial=(P1_115200, P1_115200_7E1, MBUS_2400_8E1, MBUS_2400_8N1, SerialSettings(9600)),
+        formats=(*P1_FORMATS, FrameKind.DSMR_GCM, *DLMS_FORMATS, FrameKind.APDU),
         keys=KeyNeed.OPTIONAL,
         interval=10.0,
     ),

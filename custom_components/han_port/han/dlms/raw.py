@@ -1,0 +1,112 @@
+"""Bare DLMS APDUs on a line: data-notifications (``0F``) and glo-ciphered APDUs (``DB``).
+
+Some bridges, and possibly some meters, put the push APDU on the wire without HDLC or M-Bus
+framing. Nothing but its own structure says where such an APDU ends: the framer reads the
+A-XDR body (or the ciphered APDU's length) to find the end, and the frame carries no checksum
+(``Frame.checked`` False). That is why this framer is opt-in (a profile lists
+``FrameKind.APDU``; only the Estonian profile does, because no capture shows what its meters
+send) and why it refuses what is evidently the inside of a framed message:
+
+* an APDU followed by ``FCS FCS 7E`` and then a flag, a format byte or nothing is the
+  information field of an HDLC frame whose start was missed (the reader joined mid-frame);
+* an APDU followed by ``CS 16`` is the user data of a wired M-Bus frame.
+
+The decoder never lets a bare APDU win the stream's format lock (``Decoder``): on an HDLC
+line the next whole frame, whose FCS verifies, locks the reader onto HDLC at once.
+
+Belief, not a capture: no public capture shows a meter pushing bare APDUs on a serial line;
+the APDU layouts are the ones MQTT bridges forward (``at-salzburg-kaifa-raw-apdu-plain``,
+``amsreader-landis-gyr-gh934-1`` in the vectors).
+"""
+
+from __future__ import annotations
+
+from ..framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus  # noqa: TID252
+from ..model import MalformedError, TruncatedError  # noqa: TID252
+from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING
+from .axdr import decode, read_length
+
+#: Largest bare APDU accepted (the largest pushes seen are about 600 bytes).
+MAX_APDU = 4096
+_HDLC_FLAG = 0x7E
+_MBUS_STOP = 0x16
+#: What may follow an HDLC frame's closing flag: the next frame's flag or its format byte.
+_AFTER_FLAG = frozenset({_HDLC_FLAG, *range(0xA0, 0xB0)})
+_MAX_TITLE = 8
+
+
+def _notification_end(buf: bytes, start: int) -> int:
+    """Where the data-notification at ``start`` ends (TruncatedError: not all there yet)."""
+    pos = start + 5  # tag + long-invoke-id-and-priority
+    if pos >= len(buf):
+        raise TruncatedError
+    marker = buf[pos]
+    if marker == 0x00:
+        pos += 1
+    elif marker == 0x0C:
+        pos += 13
+    elif marker == 0x09:
+        if pos + 1 >= len(buf):
+            raise TruncatedError
+        if buf[pos + 1] != 0x0C:
+            raise MalformedError
+        pos += 14
+    else:
+        raise MalformedError
+    if pos >= len(buf):
+        raise TruncatedError
+    try:
+        return decode(buf, pos)[1]
+    except IndexError:  # pragma: no cover - the A-XDR decoder reports a cut value as truncated
+        raise TruncatedError from None
+
+
+def _ciphered_end(buf: bytes, start: int) -> int:
+    """Where the general-glo-ciphering APDU at ``start`` ends (its length field says)."""
+    if start + 1 >= len(buf):
+        raise TruncatedError
+    title = buf[start + 1]
+    if title > _MAX_TITLE:
+        raise MalformedError
+    length, pos = read_length(buf, start + 2 + title)
+    if length < 5:
+        raise MalformedError
+    return pos + length
+
+
+def _inside_a_frame(buf: bytes, end: int) -> bool:
+    """The bytes after ``end`` close an HDLC or M-Bus frame: the APDU was that frame's data."""
+    size = len(buf)
+    if end + 2 < size and buf[end + 2] == _HDLC_FLAG:
+        return end + 3 == size or buf[end + 3] in _AFTER_FLAG
+    return end + 1 < size and buf[end + 1] == _MBUS_STOP
+
+
+class RawApduFramer:
+    """Find bare data-notification and general-glo-ciphering APDUs (no checksum)."""
+
+    kind = FrameKind.APDU
+    start_bytes = bytes((TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING))
+    max_size = MAX_APDU
+
+    def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
+        """Look for an APDU that starts at ``buf[start]``."""
+        try:
+            if buf[start] == TAG_DATA_NOTIFICATION:
+                end = _notification_end(buf, start)
+            else:
+                end = _ciphered_end(buf, start)
+        except TruncatedError:
+            if final or len(buf) - start >= self.max_size:
+                return INVALID
+            return NEED_MORE
+        except MalformedError:
+            return INVALID
+        if end - start > self.max_size:
+            return INVALID
+        if end > len(buf):
+            return INVALID if final else NEED_MORE
+        if _inside_a_frame(buf, end):
+            return INVALID
+        frame = Frame(FrameKind.APDU, bytes(buf[start:end]), end - start, checked=False)
+        return Scan(ScanStatus.FRAME, end, frame)
