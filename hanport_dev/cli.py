@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from han.decoder import Decoder
 from han.keys import parse_key
 from han.model import HanError, Keys, Message, Rejected, Result
+from han.profiles import PROFILES_BY_ID
 
+from .diagnostics_file import (
+    NotDiagnosticsError,
+    decode as decode_frames,
+    decoder_for,
+    read_capture,
+    vectors,
+)
 from .table import render
 
 if TYPE_CHECKING:
@@ -131,7 +139,11 @@ def _wmbus_decoder(args: argparse.Namespace) -> Any:
 def _decoder(args: argparse.Namespace) -> Any:
     if args.receiver:
         return _wmbus_decoder(args)
-    return Decoder(_keys(args.ek, args.ak, args.system_title), country=args.country)
+    keys = _keys(args.ek, args.ak, args.system_title)
+    profile = PROFILES_BY_ID.get(args.profile or "")
+    if profile is None:
+        return Decoder(keys, country=args.country)
+    return Decoder(keys, country=args.country or profile.country, formats=profile.formats or None)
 
 
 async def _read_port(args: argparse.Namespace, decoder: Any, out: TextIO) -> None:
@@ -153,28 +165,43 @@ async def _read_port(args: argparse.Namespace, decoder: Any, out: TextIO) -> Non
         writer.close()
 
 
-def _input(args: argparse.Namespace) -> bytes:
+def _read_file(args: argparse.Namespace) -> bytes:
+    try:
+        return Path(args.file).read_bytes()[:MAX_CAPTURE]
+    except OSError as err:
+        msg = f"--file: {err.strerror or err}: {args.file}"
+        raise InputError(msg) from None
+
+
+def _input(args: argparse.Namespace, raw: bytes) -> bytes:
     if args.hex is not None:
         try:
             return parse_hex(args.hex)
         except InputError as err:
             msg = f"--hex: {err}"
             raise InputError(msg) from None
-    try:
-        raw = Path(args.file).read_bytes()[:MAX_CAPTURE]
-    except OSError as err:
-        msg = f"--file: {err.strerror or err}: {args.file}"
-        raise InputError(msg) from None
     return capture_bytes(raw)
 
 
 def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
-    """Decode a hex string, a capture file (binary, hex dump or text) or a live port."""
-    decoder = _decoder(args)
+    """Decode a hex string, a capture file (binary, hex dump, text, diagnostics) or a port."""
     if args.port:
-        asyncio.run(_read_port(args, decoder, out))
+        asyncio.run(_read_port(args, _decoder(args), out))
         return 0
-    data = _input(args)
+    raw = _read_file(args) if args.file is not None else b""
+    if not args.receiver:
+        try:
+            capture = read_capture(raw)
+        except NotDiagnosticsError as err:
+            msg = f"--file: {err}"
+            raise InputError(msg) from None
+        if capture is not None:
+            return _decode_diagnostics(args, capture, out)
+    if args.vector:
+        msg = "--vector needs a diagnostics file (--file)"
+        raise InputError(msg)
+    decoder = _decoder(args)
+    data = _input(args, raw)
     results = decoder.feed(data, final=True) if args.receiver else decoder.decode_capture(data)
     if _print_results(results, out, as_json=args.json):
         return 0
@@ -183,6 +210,30 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
             out.write(json.dumps({"rejected": None, "error": "no_frame", "size": len(data)}) + "\n")
     else:
         out.write(f"Nothing decoded from {len(data)} bytes.\n")
+    return 1
+
+
+def _decode_diagnostics(args: argparse.Namespace, capture: Any, out: TextIO) -> int:
+    """A diagnostics file's capture: its frames in order, with the entry's profile."""
+    keys = _keys(args.ek, args.ak, args.system_title)
+    decoder = decoder_for(capture, keys, args.profile, args.country)
+    if args.vector:
+        written = 0
+        for vector in vectors(capture, decoder, args.vector, decoder.country):
+            out.write(json.dumps(vector, ensure_ascii=False) + "\n")
+            written += 1
+        return 0 if written else 1
+    results = [
+        result for _data, _kind, found in decode_frames(capture, decoder) for result in found
+    ]
+    if _print_results(results, out, as_json=args.json):
+        return 0
+    size = sum(len(data) for _, data in capture.frames)
+    if args.json:
+        if not results:
+            out.write(json.dumps({"rejected": None, "error": "no_frame", "size": size}) + "\n")
+    else:
+        out.write(f"Nothing decoded from the capture ({size} bytes).\n")
     return 1
 
 
@@ -251,12 +302,28 @@ def build_parser() -> argparse.ArgumentParser:
     decode = sub.add_parser("decode", help="decode a capture, a hex string or a live port")
     source = decode.add_mutually_exclusive_group(required=True)
     source.add_argument("--hex", help="bytes as hex")
-    source.add_argument("--file", help="a capture: binary, a hex dump, or a text telegram (P1)")
+    source.add_argument(
+        "--file",
+        help=(
+            "a capture: binary, a hex dump, a text telegram (P1), or HAN Port's diagnostics "
+            "(JSON: its captured frames, decoded with its profile)"
+        ),
+    )
     source.add_argument("--port", help="serial port or URL (socket://host:port)")
     decode.add_argument("--baud", type=int, default=115200)
     decode.add_argument("--parity", choices=("N", "E"), default="N")
     decode.add_argument("--count", type=int, help="stop after N results (with --port)")
     decode.add_argument("--country", help="the user's country (ISO code), e.g. NO, SE, PL")
+    decode.add_argument(
+        "--profile",
+        choices=sorted(PROFILES_BY_ID),
+        help="a meter profile (its country and formats); a diagnostics file names its own",
+    )
+    decode.add_argument(
+        "--vector",
+        metavar="ID",
+        help="with a diagnostics file: print one test vector (JSONL) per decoded message",
+    )
     decode.add_argument("--ek", help="encryption key (32 hex characters)")
     decode.add_argument("--ak", help="authentication key (32 hex characters)")
     decode.add_argument("--system-title", help="system title override (16 hex characters)")

@@ -43,6 +43,7 @@ from .han.wmbus import WmbusDecoder
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 
+    from .han.capture import FrameCapture
     from .han.replay import ReplayGuard
 
 type Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
@@ -180,11 +181,14 @@ class MeterConfig:
         """The profile's meters encrypt: a frame in clear is refused (a downgrade)."""
         return self.profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
 
-    def new_decoder(self, replay: ReplayGuard | None = None) -> FeedDecoder:
+    def new_decoder(
+        self, replay: ReplayGuard | None = None, capture: FrameCapture | None = None
+    ) -> FeedDecoder:
         """A fresh decoder for this meter (one per connection).
 
-        ``replay`` is the entry's replay guard, kept across connections and restarts. A
-        wireless decoder without a meter id listens to every meter (detection lists them).
+        ``replay`` is the entry's replay guard, kept across connections and restarts, and
+        ``capture`` its capture for bug reports (wired meters only). A wireless decoder
+        without a meter id listens to every meter (detection lists them).
         """
         if self.wireless:
             meter_id = self.meter_id
@@ -199,6 +203,7 @@ class MeterConfig:
             formats=self.formats,
             require_encryption=self.require_encryption,
             replay=replay,
+            capture=capture,
         )
 
 

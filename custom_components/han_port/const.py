@@ -71,6 +71,9 @@ class Timings:
     replay_issue_after: int = 3
     #: A repair issue is raised when a meter that worked has been silent this long (seconds).
     silent_issue_after: float = 900.0
+    #: A repair issue asks for a capture when bytes have arrived this long (seconds) without
+    #: a single frame that decodes (``report.NoDecodeWatch``).
+    no_decode_issue_after: float = 300.0
 
 
 #: A total held (lower, or an implausible rise) for this many readings in a row and this long
@@ -88,3 +91,4 @@ ISSUE_PORT: Final = "port_unavailable"
 ISSUE_DECRYPTION: Final = "decryption_failing"
 ISSUE_TOTAL: Final = "total_held"
 ISSUE_COUNTER_RESET: Final = "counter_reset"
+ISSUE_NO_DECODE: Final = "no_decode"

@@ -42,11 +42,13 @@ from .const import (
 )
 from .data import MeterData
 from .guard import sane_number
+from .han.capture import FrameCapture
 from .han.model import ErrorCode, Message, MeterIdentity, Rejected
 from .health import COORDINATOR_LOGGER, ReaderHealth
 from .reader import PortReader
 from .repairs import MeterIssues
 from .replay_store import EntryReplay
+from .report import NoDecodeWatch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -94,6 +96,11 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         )
         self.replay = EntryReplay(
             hass, entry.entry_id, self.issues, issue_after=timings.replay_issue_after
+        )
+        #: The last frames as received, for diagnostics (wired meters; ``report``).
+        self.capture = None if self.meter.wireless else FrameCapture()
+        self.no_decode = NoDecodeWatch(
+            self.issues, self.meter, after=timings.no_decode_issue_after, clock=hass.loop.time
         )
         #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
         self.accept_lower: set[str] = set()
@@ -144,6 +151,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     @callback
     def take(self, chunk: Chunk) -> None:
         """Take every result of one read in order, then write the entities once."""
+        if self.capture is not None:
+            self.no_decode.received(chunk)
         if chunk.failure is not None:
             self.health.refused("decoder_error")
             self.health.bug("decoder", chunk.failure, chunk.size)

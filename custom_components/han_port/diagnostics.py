@@ -1,4 +1,4 @@
-"""Diagnostics: what the reader saw, without keys or the payload of encrypted frames."""
+"""Diagnostics: what the reader saw, without keys; the last frames as received (``capture``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PORT
 
 from .const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE
+from .report import capture_section
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -72,4 +73,6 @@ async def async_get_config_entry_diagnostics(
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())
         },
+        # The last frames as received, for a bug report (report.py; scripts/han decode --file).
+        "capture": capture_section(coordinator.meter, coordinator.capture),
     }

@@ -153,7 +153,8 @@ class PortReader:
                 await self._async_backoff()
 
     def _new_decoder(self) -> FeedDecoder:
-        return self._meter.new_decoder(self._coordinator.replay.guard)
+        coordinator = self._coordinator
+        return self._meter.new_decoder(coordinator.replay.guard, coordinator.capture)
 
     async def _async_connect(self) -> Connection:
         while True:

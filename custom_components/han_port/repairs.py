@@ -22,6 +22,7 @@ from .const import (
     DOMAIN,
     ISSUE_COUNTER_RESET,
     ISSUE_DECRYPTION,
+    ISSUE_NO_DECODE,
     ISSUE_PORT,
     ISSUE_SILENT,
     ISSUE_TOTAL,
@@ -67,7 +68,13 @@ class MeterIssues:
         registry = ir.async_get(hass)
         self._open: set[str] = {
             kind
-            for kind in (ISSUE_SILENT, ISSUE_PORT, ISSUE_DECRYPTION, ISSUE_COUNTER_RESET)
+            for kind in (
+                ISSUE_SILENT,
+                ISSUE_PORT,
+                ISSUE_DECRYPTION,
+                ISSUE_COUNTER_RESET,
+                ISSUE_NO_DECODE,
+            )
             if registry.async_get_issue(DOMAIN, self.issue_id(kind)) is not None
         }
 
@@ -84,8 +91,11 @@ class MeterIssues:
         """Whether this coordinator raised the issue and it is still open."""
         return kind in self._open
 
-    def raise_issue(self, kind: str) -> None:
-        """Raise a meter issue (silent, port unavailable, decryption, counter) once."""
+    def raise_issue(self, kind: str, placeholders: dict[str, str] | None = None) -> None:
+        """Raise a meter issue (silent, port unavailable, decryption, counter, no decode) once.
+
+        ``placeholders`` adds to the title, port and activation every issue text may use.
+        """
         if kind in self._open:
             return
         self._open.add(kind)
@@ -97,7 +107,7 @@ class MeterIssues:
             is_fixable=fixable,
             severity=ir.IssueSeverity.ERROR,
             translation_key=kind,
-            translation_placeholders=self._placeholders,
+            translation_placeholders={**self._placeholders, **(placeholders or {})},
             data=(
                 {"entry_id": self._entry.entry_id, "kind": KIND_COUNTER_RESET} if fixable else None
             ),
@@ -114,7 +124,7 @@ class MeterIssues:
         """A meter that worked has sent nothing for long: say whether its port opens."""
         if any(self.is_open(kind) for kind in (ISSUE_SILENT, ISSUE_PORT)):
             return
-        if self.is_open(ISSUE_COUNTER_RESET) or self.is_open(ISSUE_DECRYPTION):
+        if any(self.is_open(k) for k in (ISSUE_COUNTER_RESET, ISSUE_DECRYPTION, ISSUE_NO_DECODE)):
             return  # the meter talks; its frames are refused, and that issue says why
         if silent_for >= self._silent_after:
             self.raise_issue(ISSUE_PORT if cannot_open else ISSUE_SILENT)
@@ -136,7 +146,7 @@ class MeterIssues:
         """A good message arrived: the port works, the meter talks, its data decrypts."""
         self._key_failures = 0
         self._keys_asked = False
-        self.clear(ISSUE_SILENT, ISSUE_PORT, ISSUE_DECRYPTION)
+        self.clear(ISSUE_SILENT, ISSUE_PORT, ISSUE_DECRYPTION, ISSUE_NO_DECODE)
 
     # -- totals ---------------------------------------------------------------------
     def total_issue_id(self, obis: str) -> str:

@@ -1,4 +1,4 @@
-"""Diagnostics: keys and system title redacted, no payload bytes, counters and frames."""
+"""Diagnostics: keys and system title redacted, counters and frames; frame bytes only in capture."""
 
 from __future__ import annotations
 
@@ -107,8 +107,10 @@ async def test_diagnostics_redacts_keys(
     for secret in (LU_EK, LU_AK, SYSTEM_TITLE):
         assert secret.lower() not in dumped
         assert secret.lower() not in caplog.text.lower()
-    # No frame payload: not even a fragment of the encrypted frame's hex.
-    assert LU_FRAME[-40:].hex() not in dumped
+    # Frame bytes only in the capture for bug reports (test_capture.py), nowhere else.
+    outside = json.dumps({k: v for k, v in diagnostics.items() if k != "capture"}).lower()
+    assert LU_FRAME[-40:].hex() not in outside
+    assert diagnostics["capture"]["frames"]
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

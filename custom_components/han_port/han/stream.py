@@ -69,6 +69,10 @@ class StreamReader:
         self._done = 0  # bytes of the buffer the current scan is done with
         self._unlock_after = 4 * max((f.max_size for f in self._framers), default=MAX_BUFFER)
         self.stats = StreamStats()
+        #: Set ``keep_wire`` to have ``last_wire`` hold the bytes of the last frame (or rejected
+        #: frame) yielded, exactly as they came in (a capture for a bug report).
+        self.keep_wire = False
+        self.last_wire = b""
 
     @property
     def locked_kind(self) -> str | None:
@@ -200,6 +204,8 @@ class StreamReader:
                     if scan.frame.checked:
                         self._checked_frame(framer, len(buf) - scan.end)
                     self._done = scan.end
+                    if self.keep_wire:  # an HDLC frame's closing flag is not consumed
+                        self.last_wire = buf[start : max(scan.end, start + scan.frame.size)]
                     yield scan.frame
                 else:
                     error = scan.error or MalformedError("frame check failed")
@@ -207,6 +213,8 @@ class StreamReader:
                     if self._locked is framer:
                         self._bad_outcome()
                     self._done = scan.end
+                    if self.keep_wire:
+                        self.last_wire = buf[start : scan.end]
                     yield Rejected(framer.kind, error, scan.end - start)
                 framers = self._candidates()  # a verdict on what was yielded may change it
                 pos = scan.end
