@@ -92,17 +92,17 @@ def decode(capture: Capture, decoder: Decoder) -> Iterator[tuple[bytes, str, lis
 def vectors(
     capture: Capture, decoder: Decoder, vector_id: str, country: str | None
 ) -> Iterator[dict[str, Any]]:
-    """One test vector per decoded message: the frames since the last one, its readings."""
+    """One test vector per decoded message: its frames (since the last result), its readings."""
     pending: list[tuple[str, bytes]] = []
     count = 0
     for data, kind, results in decode(capture, decoder):
         pending.append((kind, data))
         for result in results:
-            if not isinstance(result, Message):
-                continue
-            count += 1
-            yield _vector(f"{vector_id}-{count}", pending, result, country)
-            pending = []
+            if isinstance(result, Message):
+                count += 1
+                yield _vector(f"{vector_id}-{count}", pending, result, country)
+        if results:
+            pending = []  # a refused frame is no part of the next message
 
 
 def _vector(

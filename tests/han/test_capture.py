@@ -186,3 +186,16 @@ def test_without_a_capture_the_reader_keeps_no_bytes() -> None:
     decoder.feed(HDLC_NO)
     assert decoder.reader.keep_wire is False
     assert decoder.reader.last_wire == b""
+
+
+def test_a_rejected_hdlc_frame_keeps_its_closing_flag() -> None:
+    """The flag the framer leaves for the next frame is the rejected frame's own last byte."""
+    broken = bytearray(HDLC_NO)
+    broken[-10] ^= 0x01  # the FCS no longer matches
+    decoder, capture = capturing()
+    decoder.feed(bytes(broken) + HDLC_NO)
+    first, second = capture.frames
+    assert first.result is not None
+    assert first.result.code.value == "checksum"  # type: ignore[union-attr]
+    assert first.wire == bytes(broken)
+    assert second.wire == HDLC_NO

@@ -32,6 +32,21 @@ class StreamStats:
     unconfirmed: int = 0
 
 
+#: An HDLC flag: it opens a frame and closes it, and a closing flag may open the next frame.
+_FLAG = 0x7E
+
+
+def _rejected_wire(buf: bytes, start: int, end: int) -> bytes:
+    """The bytes a framer consumed of a frame it rejected, and an HDLC frame's closing flag.
+
+    The HDLC framer leaves the closing flag for the next frame to share; the capture keeps it
+    with the frame it closes, so that frames fed again one by one stand on their own.
+    """
+    if buf[start] == _FLAG and buf[end : end + 1] == bytes((_FLAG,)):
+        end += 1
+    return buf[start:end]
+
+
 class StreamReader:
     """Find frames of the given formats in a byte stream.
 
@@ -214,7 +229,7 @@ class StreamReader:
                         self._bad_outcome()
                     self._done = scan.end
                     if self.keep_wire:
-                        self.last_wire = buf[start : scan.end]
+                        self.last_wire = _rejected_wire(buf, start, scan.end)
                     yield Rejected(framer.kind, error, scan.end - start)
                 framers = self._candidates()  # a verdict on what was yielded may change it
                 pos = scan.end
