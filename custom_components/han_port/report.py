@@ -7,7 +7,8 @@
   says whether a frame carried a meter id or system title, never which. A plain frame's bytes
   carry the meter id (README). ``scripts/han decode --file`` reads the file back.
 * ``NoDecodeWatch``: bytes arriving for ``Timings.no_decode_issue_after`` seconds (5 minutes)
-  without one frame that decodes raise the ``no_decode`` repair issue, which says what was
+  without one frame that decodes (or that is refused for its keys or as a replay: those have
+  their own issues) raise the ``no_decode`` repair issue, which says what was
   tried and how many bytes came, and asks for that capture. A decoded frame removes it (with
   the meter's other issues, ``MeterIssues.clear_on_data``); removing the entry removes it.
 """
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .connection import KEY_ERRORS
 from .const import ISSUE_NO_DECODE
 from .han.framing import FrameKind
-from .han.model import Message
+from .han.model import ErrorCode, Message, Rejected
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,6 +38,8 @@ FORMAT_NAMES = {
     FrameKind.MBUS: "DLMS in M-Bus",
     FrameKind.APDU: "bare DLMS APDU",
 }
+#: Refusals that are no reason to ask for a capture (another issue explains them).
+_UNDERSTOOD = KEY_ERRORS | {ErrorCode.REPLAYED}
 #: The wired framers a decoder without a format list uses (``han.decoder.Decoder``).
 _DEFAULT_FORMATS = (
     FrameKind.P1_STOEN,
@@ -71,6 +75,15 @@ def capture_section(meter: MeterConfig, capture: FrameCapture | None) -> dict[st
     }
 
 
+def _understood(result: Message | Rejected) -> bool:
+    """A frame that decoded, or that was read and refused for its keys or as a replay.
+
+    Refused frames have their own issues (decryption failing, counter went back); a frame
+    refused for any other reason (a checksum, a layout nobody knows) is what a capture is for.
+    """
+    return isinstance(result, Message) or result.code in _UNDERSTOOD
+
+
 class NoDecodeWatch:
     """Bytes arrive, nothing decodes: after a while, a repair issue asks for a capture."""
 
@@ -100,7 +113,7 @@ class NoDecodeWatch:
         silent (another issue's business), not unreadable.
         """
         now = self._clock()
-        if chunk.failure is None and any(isinstance(r, Message) for r in chunk.results):
+        if chunk.failure is None and any(map(_understood, chunk.results)):
             self._since = None
             self.bytes = 0
             return

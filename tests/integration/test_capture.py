@@ -37,7 +37,7 @@ from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.model import Keys, Message
 from hanport_dev import cli
 from hanport_dev.simulator import SIMULATED_PROFILES, MeterSimulator
-from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty
+from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty, dk_frames
 
 from .timing import SetTimings
 
@@ -295,4 +295,20 @@ async def test_a_wireless_receiver_keeps_no_capture(
     download = await _download(hass, hass_client, entry)
     assert download["data"]["capture"] == {}
     assert _issue(hass, entry) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_frames_refused_for_their_keys_are_no_reason_to_ask_for_a_capture(
+    hass: HomeAssistant, pty: Pty, stop_tasks: list, timings: SetTimings
+) -> None:
+    """An encrypted meter without keys: the decryption issue says what to do, not this one."""
+    timings(silence_intervals=1000, no_decode_issue_after=0.2, auth_failure_limit=1000)
+    meter = Meter(dk_frames(40), interval=0.02)
+    meter.start_pty(pty)
+    stop_tasks.append(meter)
+    entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "ee_elektrilevi"})
+    await _wait(lambda: entry.runtime_data.counters.auth >= 20)
+    await hass.async_block_till_done()
+    assert _issue(hass, entry) is None
+    assert entry.runtime_data.no_decode.bytes == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
