@@ -139,9 +139,10 @@ PROFILES: tuple[Profile, ...] = (
     # Inferred, not verified: the Estonian E360 is the Nordic P1-text variant, unencrypted.
     # Tolerated alternatives: 115200 7E1 (a Dutch E360 parsed only so: ndokter/dsmr_parser
     # PR #82), DLMS/COSEM as the E360 family speaks it in Switzerland and the Nordics (HDLC,
-    # M-Bus, a bare APDU), glo-ciphered (Netz Burgenland's E360 encrypts its P1 telegram: AMS
-    # #986), and the DLMS meters' 2400 and 9600 baud. Keys are optional: asked only if the
-    # frames turn out to be encrypted. Research: team/estonia-research.md; README "Estonia".
+    # M-Bus, a bare APDU), glo-ciphered (Netz Burgenland's E360 encrypts its P1 telegram:
+    # UtilitechAS/amsreader-firmware#986), and the DLMS meters' 2400 and 9600 baud. Keys are
+    # optional: asked only if the frames turn out to be encrypted. The simulated E360s
+    # (hanport_dev/simulator/estonia.py) are these beliefs, not captures. README "Estonia".
     Profile(
         id="ee_elektrilevi",
         country="EE",
