@@ -25,6 +25,7 @@ async def async_get_config_entry_diagnostics(
     """Entry, profile, counters and the last frames' sizes and errors."""
     coordinator = entry.runtime_data
     data = coordinator.data
+    capacity = coordinator.capacity
     decoder = coordinator.reader.decoder
     profile = coordinator.meter.profile
     counters = asdict(coordinator.counters)
@@ -72,4 +73,7 @@ async def async_get_config_entry_diagnostics(
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())
         },
+        "capacity": capacity.diagnostics(data.readings)
+        if (capacity := coordinator.capacity)
+        else None,
     }

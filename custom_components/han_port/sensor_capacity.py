@@ -1,0 +1,246 @@
+"""Capacity tariff sensors: what the grid will bill for this month's peaks, and the budget.
+
+Created per meter when the entry has a capacity rule (``capacity``); all are power sensors
+with state class ``measurement`` (long-term statistics: mean, min and max per hour), in kW
+except the budgets (W, what a charger's automation compares with power). What they say:
+
+- interval average: the current interval's import so far, as average power (live);
+- projected: the interval's average at its end if the present net import continues (live);
+- peak 1..N: the intervals that make this month's value (as the rule counts them), largest
+  first; start, end, measured average and how exactly it is known as attributes; the largest
+  one's start also as a timestamp sensor;
+- month value: the capacity value of the month so far (the rule's floor applied);
+- billed value: Flanders only, the rolling 12-month mean the bill uses;
+- step (and step budget): rules with price steps (Norway);
+- budget: the import power (W) that can be added for the rest of the interval without raising
+  the month's value; the step budget: without leaving the target step (live). Unknown outside
+  the rule's hours or days: the rule sets no limit then.
+
+Live values are unknown until the first frame after a start (the month's values are restored
+at once). A sensor writes its state only when its value, attributes or availability changed:
+the month's values change a few times a month, not with every frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import UnitOfPower
+from homeassistant.core import callback
+
+from .entity import HanPortEntity
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from homeassistant.helpers.typing import StateType
+
+    from .capacity import EntryCapacity
+    from .coordinator import HanPortCoordinator
+    from .han.capacity import CapacityRule, CapacityStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class HanCapacitySensorEntityDescription(SensorEntityDescription):
+    """A capacity sensor: its value and attributes from the tracker's status."""
+
+    value_fn: Callable[[CapacityStatus], StateType | datetime]
+    attr_fn: Callable[[CapacityStatus, CapacityRule], dict[str, Any]] | None = None
+    #: A value of the current interval: unknown until a frame arrived since the start.
+    live: bool = False
+
+
+def _kw(value_w: float | None) -> float | None:
+    return None if value_w is None else round(value_w / 1000, 3)
+
+
+def _w(value_w: float | None) -> int | None:
+    return None if value_w is None else int(value_w)
+
+
+def _interval(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
+    return {
+        "interval_start": status.interval_start.isoformat(),
+        "interval_end": status.interval_end.isoformat(),
+        "counts": status.counts,
+        "estimated": status.estimated,
+    }
+
+
+def _budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
+    return {
+        "interval_end": status.interval_end.isoformat(),
+        "max_average": _kw(status.max_average_w),
+    }
+
+
+def _step_budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
+    return {
+        "interval_end": status.interval_end.isoformat(),
+        "target_step": status.target_step,
+        "target_upper": _kw(status.step_upper_w),
+        "step_exceeded": status.step_exceeded,
+    }
+
+
+def _step(status: CapacityStatus, rule: CapacityRule) -> dict[str, Any]:
+    if status.step is None:
+        return {}
+    lower, upper = rule.step_bounds(status.step)
+    return {
+        "lower": _kw(lower),
+        "upper": _kw(upper),
+        "price": rule.step_price(status.step),
+        "currency": rule.currency,
+    }
+
+
+def _billed(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
+    return {"months": status.billed_months}
+
+
+def _power(
+    key: str,
+    value_fn: Callable[[CapacityStatus], StateType | datetime],
+    attr_fn: Callable[[CapacityStatus, CapacityRule], dict[str, Any]] | None = None,
+    *,
+    watts: bool = False,
+    live: bool = False,
+    rank: int | None = None,
+) -> HanCapacitySensorEntityDescription:
+    """A power sensor in kW (or W, for the budgets) with long-term statistics."""
+    return HanCapacitySensorEntityDescription(
+        key=key if rank is None else f"{key}_{rank}",
+        translation_key=key,
+        translation_placeholders=None if rank is None else {"rank": str(rank)},
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT if watts else UnitOfPower.KILO_WATT,
+        suggested_display_precision=0 if watts else 2,
+        value_fn=value_fn,
+        attr_fn=attr_fn,
+        live=live,
+    )
+
+
+def _peak(rank: int) -> HanCapacitySensorEntityDescription:
+    index = rank - 1
+
+    def value(status: CapacityStatus) -> float | None:
+        peaks = status.peaks
+        return _kw(peaks[index].counted_w) if len(peaks) > index else None
+
+    def attributes(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
+        if len(status.peaks) <= index:
+            return {}
+        peak = status.peaks[index]
+        return {
+            "start": peak.start.isoformat(),
+            "end": peak.end.isoformat(),
+            "average": _kw(peak.average_w),
+            "quality": peak.quality,
+        }
+
+    return _power("capacity_peak", value, attributes, rank=rank)
+
+
+def _peak_start(status: CapacityStatus) -> datetime | None:
+    return status.peaks[0].start if status.peaks else None
+
+
+def descriptions(rule: CapacityRule) -> list[HanCapacitySensorEntityDescription]:
+    """The capacity sensors of a rule (peaks per rank, steps and billed value if it has them)."""
+    found = [
+        _power("capacity_average", lambda s: _kw(s.average_w), _interval, live=True),
+        _power("capacity_projected", lambda s: _kw(s.projected_w), live=True),
+        *(_peak(rank) for rank in range(1, rule.peaks + 1)),
+        HanCapacitySensorEntityDescription(
+            key="capacity_peak_start",
+            translation_key="capacity_peak_start",
+            device_class=SensorDeviceClass.TIMESTAMP,
+            value_fn=_peak_start,
+        ),
+        _power("capacity_month", lambda s: _kw(s.month_value_w)),
+        _power("capacity_budget", lambda s: _w(s.budget_w), _budget, watts=True, live=True),
+    ]
+    if rule.rolling_months > 1:
+        found.append(_power("capacity_billed", lambda s: _kw(s.billed_w), _billed))
+    if rule.steps:
+        found += [
+            HanCapacitySensorEntityDescription(
+                key="capacity_step",
+                translation_key="capacity_step",
+                state_class=SensorStateClass.MEASUREMENT,
+                value_fn=lambda s: s.step,
+                attr_fn=_step,
+            ),
+            _power(
+                "capacity_step_budget",
+                lambda s: _w(s.step_budget_w),
+                _step_budget,
+                watts=True,
+                live=True,
+            ),
+        ]
+    return found
+
+
+def capacity_sensors(coordinator: HanPortCoordinator) -> list[HanCapacitySensor]:
+    """The entry's capacity sensors (none when its capacity tariff is off)."""
+    capacity = coordinator.capacity
+    if capacity is None:
+        return []
+    return [
+        HanCapacitySensor(coordinator, capacity, description)
+        for description in descriptions(capacity.rule)
+    ]
+
+
+class HanCapacitySensor(HanPortEntity, SensorEntity):
+    """One value of the entry's capacity tracker."""
+
+    entity_description: HanCapacitySensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: HanPortCoordinator,
+        capacity: EntryCapacity,
+        description: HanCapacitySensorEntityDescription,
+    ) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        self._capacity = capacity
+        self._shown: tuple[object, ...] | None = None
+        self._refresh()
+
+    def _refresh(self) -> tuple[object, ...]:
+        """Read the value and attributes from the tracker; what the state would show."""
+        description = self.entity_description
+        capacity = self._capacity
+        status = capacity.status
+        value: StateType | datetime = None
+        attributes: dict[str, Any] | None = None
+        if status is not None and (capacity.live or not description.live):
+            value = description.value_fn(status)
+            if description.attr_fn is not None:
+                attributes = description.attr_fn(status, capacity.rule)
+        self._attr_native_value = value
+        self._attr_extra_state_attributes = attributes or {}
+        return (self.available, value, attributes)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when something it shows changed."""
+        shown = self._refresh()
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
