@@ -17,8 +17,10 @@ except the budgets (W, what a charger's automation compares with power). What th
   the rule's hours or days: the rule sets no limit then.
 
 Live values are unknown until the first frame after a start (the month's values are restored
-at once). A sensor writes its state only when its value, attributes or availability changed:
-the month's values change a few times a month, not with every frame.
+at once). The sensors take a new status at every interval end and otherwise at most every
+``capacity.LIVE_INTERVAL`` seconds (``EntryCapacity.shown_at``), and a sensor writes its state
+only when its value, attributes or availability changed: the month's values change a few
+times a month, not with every frame.
 """
 
 from __future__ import annotations
@@ -220,6 +222,7 @@ class HanCapacitySensor(HanPortEntity, SensorEntity):
         self.entity_description = description
         self._capacity = capacity
         self._shown: tuple[object, ...] | None = None
+        self._seen = capacity.shown_at
         self._refresh()
 
     def _refresh(self) -> tuple[object, ...]:
@@ -239,8 +242,13 @@ class HanCapacitySensor(HanPortEntity, SensorEntity):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when something it shows changed."""
+        """Write the state only when something it shows changed (checked when there is news)."""
+        seen = self._capacity.shown_at
+        previous = self._shown
+        if seen == self._seen and previous is not None and previous[0] == self.available:
+            return
+        self._seen = seen
         shown = self._refresh()
-        if shown != self._shown:
+        if shown != previous:
             self._shown = shown
             self.async_write_ha_state()

@@ -244,8 +244,8 @@ async def test_swedish_rule_of_your_own(hass: HomeAssistant) -> None:
     }
     rule = rule_from_options(entry.options)
     assert rule is not None
-    assert (rule.peaks, rule.distinct_days, rule.weekdays_only, rule.hours) == (2, True, False, None)
-    assert rule.holidays is None
+    assert (rule.peaks, rule.distinct_days, rule.weekdays_only) == (2, True, False)
+    assert (rule.hours, rule.holidays) == (None, None)
     # The form comes back with what was stored.
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
