@@ -295,9 +295,10 @@ def fluvius_month_frames(vector_id: str) -> tuple[list[bytes], list[float], Any]
             open_start, open_e = t - t % QUARTER, e
         running = ((e - open_e) * 4.0, open_start + QUARTER)
         shown = closed if closed is not None else (running[1], running[0])
+        telegram = item["telegram"]
         frames.append(
             fluvius_telegram(
-                t, e, t2, round(power(t)), demand_w=running[0], peak=shown, template=item["telegram"]
+                t, e, t2, round(power(t)), demand_w=running[0], peak=shown, template=telegram
             )
         )
     frames.append(wire(item))  # the real telegram, unchanged

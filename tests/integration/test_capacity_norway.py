@@ -32,7 +32,7 @@ from custom_components.han_port.han.capacity import NORWAY
 from tests.capacity_reference import Month, reference, register_at
 from tests.common import Pty
 
-from .capacity_frames import OSLO, decode, generate, kaifa_frame, local, state_of
+from .capacity_frames import OSLO, decode, generate, kaifa_frame, state_of
 from .timing import SetTimings
 
 ID = "kaifa"
