@@ -190,7 +190,7 @@ class EntryCapacity:
                 return
             state = {**state, "rule": self.rule.to_dict(), "step_target": self.step_target}
             self.tracker = CapacityTracker.from_dict(state)
-        except (ValueError, TypeError, KeyError) as err:
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
             self.restored = "unreadable: started afresh"
             LOGGER.warning("The stored capacity state cannot be read (%s): starting afresh", err)
             return

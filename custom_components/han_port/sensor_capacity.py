@@ -94,8 +94,7 @@ def _step_budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
 
 
 def _step(status: CapacityStatus, rule: CapacityRule) -> dict[str, Any]:
-    if status.step is None:
-        return {}
+    assert status.step is not None  # the step sensor exists only for rules with steps
     lower, upper = rule.step_bounds(status.step)
     return {
         "lower": _kw(lower),
