@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.const import CONF_PORT
@@ -17,6 +19,8 @@ from custom_components.han_port.capacity_rules import (
     CONF_CAPACITY_STEPS,
     CONF_CAPACITY_TARGET,
     CONF_CAPACITY_WEEKDAYS,
+    choices,
+    preset,
     rule_from_options,
     step_target,
 )
@@ -34,6 +38,7 @@ from custom_components.han_port.han.capacity import (
     NORWAY_LEDE,
     SWEDEN_WEEKDAY_DAYTIME,
 )
+from custom_components.han_port.sensor_capacity import descriptions
 
 from .flow import suggested
 
@@ -273,3 +278,20 @@ def test_broken_options_fall_back_to_the_preset(caplog: pytest.LogCaptureFixture
     assert step_target({CONF_CAPACITY_TARGET: "2"}, NORWAY) is None
     assert step_target({CONF_CAPACITY_TARGET: 40}, NORWAY) == 10  # clamped to the top step
     assert step_target({CONF_CAPACITY_TARGET: 2}, FLANDERS) is None  # no steps
+
+
+def test_every_capacity_text_exists() -> None:
+    """Sensor names and icons of every rule's sensors, the dropdown's options, the errors."""
+    root = Path(__file__).parents[2] / "custom_components/han_port"
+    strings = json.loads((root / "strings.json").read_text(encoding="utf-8"))
+    icons = json.loads((root / "icons.json").read_text(encoding="utf-8"))["entity"]["sensor"]
+    sensors = strings["entity"]["sensor"]
+    offered = choices(None)
+    assert set(strings["selector"][CONF_CAPACITY]["options"]) == {"off", *offered}
+    for choice in offered:
+        for description in descriptions(preset(choice)):
+            assert description.translation_key in sensors, description.key
+            assert description.translation_key in icons, description.key
+    assert "{rank}" in sensors["capacity_peak"]["name"]
+    errors = strings["options"]["error"]
+    assert {"steps_format", "steps_order", "target_step_range"} <= set(errors)
