@@ -18,9 +18,10 @@ except the budgets (W, what a charger's automation compares with power). What th
 
 Live values are unknown until the first frame after a start (the month's values are restored
 at once). The sensors take a new status at every interval end and otherwise at most every
-``capacity.LIVE_INTERVAL`` seconds (``EntryCapacity.shown_at``), and a sensor writes its state
-only when its value, attributes or availability changed: the month's values change a few
-times a month, not with every frame.
+``capacity.LIVE_INTERVAL`` seconds (``EntryCapacity.shown_at``); one coordinator listener
+updates them all (``CapacitySensors``), and a sensor writes its state only when its value,
+attributes or availability changed: the month's values change a few times a month, not with
+every frame.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import UnitOfPower
 from homeassistant.core import callback
 
-from .entity import HanPortEntity
+from .entity import meter_device_info
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -195,20 +196,67 @@ def descriptions(rule: CapacityRule) -> list[HanCapacitySensorEntityDescription]
 
 
 def capacity_sensors(coordinator: HanPortCoordinator) -> list[HanCapacitySensor]:
-    """The entry's capacity sensors (none when its capacity tariff is off)."""
+    """The entry's capacity sensors (none when its capacity tariff is off).
+
+    They are updated together by one coordinator listener (``CapacitySensors``), not one each:
+    with nothing new to show, a publish costs them one comparison.
+    """
     capacity = coordinator.capacity
     if capacity is None:
         return []
-    return [
+    sensors = [
         HanCapacitySensor(coordinator, capacity, description)
         for description in descriptions(capacity.rule)
     ]
+    group = CapacitySensors(coordinator, capacity, sensors)
+    coordinator.config_entry.async_on_unload(coordinator.async_add_listener(group.update))
+    return sensors
 
 
-class HanCapacitySensor(HanPortEntity, SensorEntity):
-    """One value of the entry's capacity tracker."""
+class CapacitySensors:
+    """An entry's capacity sensors, updated when the status they show or availability moves."""
+
+    def __init__(
+        self,
+        coordinator: HanPortCoordinator,
+        capacity: EntryCapacity,
+        sensors: list[HanCapacitySensor],
+    ) -> None:
+        """Update ``sensors`` of ``capacity`` on ``coordinator``'s publishes."""
+        self._coordinator = coordinator
+        self._capacity = capacity
+        self._sensors = sensors
+        self._live = [sensor for sensor in sensors if sensor.entity_description.live]
+        self._shown = self._news()
+
+    def _news(self) -> tuple[object, ...]:
+        capacity = self._capacity
+        return (capacity.shown_at, capacity.month_shown_at, self._coordinator.last_update_success)
+
+    @callback
+    def update(self) -> None:
+        """A publish: refresh the sensors if there is news for them (a coordinator listener).
+
+        Within an interval only the live values move; the month's values are read again when
+        an interval ended (or availability changed).
+        """
+        shown = self._news()
+        previous = self._shown
+        if shown == previous:
+            return
+        self._shown = shown
+        sensors = self._live if shown[1:] == previous[1:] else self._sensors
+        for sensor in sensors:
+            if sensor.added:
+                sensor.async_refresh()
+
+
+class HanCapacitySensor(SensorEntity):
+    """One value of the entry's capacity tracker (on the meter's device)."""
 
     entity_description: HanCapacitySensorEntityDescription
+    _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(
         self,
@@ -217,12 +265,30 @@ class HanCapacitySensor(HanPortEntity, SensorEntity):
         description: HanCapacitySensorEntityDescription,
     ) -> None:
         """Create the sensor."""
-        super().__init__(coordinator, description.key)
         self.entity_description = description
+        self._attr_unique_id = f"{coordinator.meter_key}_{description.key}"
+        self._attr_device_info = meter_device_info(coordinator)
+        self._coordinator = coordinator
         self._capacity = capacity
-        self._shown: tuple[object, ...] | None = None
-        self._seen = capacity.shown_at
-        self._refresh()
+        self._shown = self._refresh()
+        #: Added to Home Assistant (and not removed yet): its state may be written.
+        self.added = False
+
+    @property
+    def available(self) -> bool:
+        """Available while the meter is (as the meter's other sensors)."""
+        return self._coordinator.last_update_success
+
+    async def async_added_to_hass(self) -> None:
+        """Take the status at once (restored, or what arrived while it was added)."""
+        await super().async_added_to_hass()
+        self.added = True
+        self._shown = self._refresh()
+
+    async def async_will_remove_from_hass(self) -> None:
+        """No more state writes."""
+        self.added = False
+        await super().async_will_remove_from_hass()
 
     def _refresh(self) -> tuple[object, ...]:
         """Read the value and attributes from the tracker; what the state would show."""
@@ -240,14 +306,9 @@ class HanCapacitySensor(HanPortEntity, SensorEntity):
         return (self.available, value, attributes)
 
     @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when something it shows changed (checked when there is news)."""
-        seen = self._capacity.shown_at
-        previous = self._shown
-        if seen == self._seen and previous is not None and previous[0] == self.available:
-            return
-        self._seen = seen
+    def async_refresh(self) -> None:
+        """Write the state if something it shows changed."""
         shown = self._refresh()
-        if shown != previous:
+        if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()

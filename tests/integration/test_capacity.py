@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.han_port.capacity import store_key
+from custom_components.han_port.capacity import LIVE_INTERVAL, EntryCapacity, store_key
 from custom_components.han_port.capacity_rules import CONF_CAPACITY
 from custom_components.han_port.connection import Chunk
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
@@ -63,11 +63,15 @@ class Feeder:
         self._received: Iterator[float] = iter(())
         self.attach()
 
-    def attach(self) -> None:
-        """(Again, after a restart) let the entry's capacity tracker see our receive times."""
+    @property
+    def capacity(self) -> EntryCapacity:
         capacity = self.entry.runtime_data.capacity
         assert capacity is not None
-        capacity.clock = lambda: next(self._received)
+        return capacity
+
+    def attach(self) -> None:
+        """(Again, after a restart) let the entry's capacity tracker see our receive times."""
+        self.capacity.clock = lambda: next(self._received)
 
     async def push(self, frames: list[bytes], times: list[float], *, lag: float = 0.4) -> None:
         """One read: frames sent at ``times`` (meter clock), received ``lag`` s later."""
@@ -213,6 +217,11 @@ async def test_belgian_days_match_the_reference_at_every_quarter_end(
                 assert state_of(hass, ids["capacity_average"]) == "unknown"
                 checked["budgets"] += 1
             elif (start := t - t % QUARTER) in at:  # the average so far, from the registers
+                # The live values move on once a minute; this read spans more: they did,
+                # and show the status at its last frame.
+                shown = feeder.capacity.shown_at
+                assert shown is not None
+                assert t - LIVE_INTERVAL < shown <= t
                 average = (at[t] - at[start]) * 3600.0 / (t - start)
                 assert state_of(hass, ids["capacity_average"]) == kw(average), when
                 checked["averages"] += 1

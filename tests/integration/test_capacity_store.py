@@ -255,3 +255,48 @@ async def test_step_sensor_attributes(hass: HomeAssistant, pty: Pty, timings: Se
     coordinator.set_lost("silent")
     await hass.async_block_till_done()
     assert attributes("capacity_month")[0] == "unavailable"
+
+
+async def test_registers_after_the_boundary_update_the_month_values(hass: HomeAssistant) -> None:
+    """An Aidon-like meter: power crosses the hour first, the hourly registers follow."""
+    capacity = EntryCapacity(hass, "h", NORWAY)
+    hour = local(OSLO, 2025, 3, 3, 10, 0)
+
+    def feed(t: int, energy: int | None) -> None:
+        capacity.clock = lambda: t + 0.5
+        capacity.feed(message(t, energy, 3000))
+
+    feed(hour, 1_000_000)
+    feed(hour + 2400, None)
+    feed(hour + 3602, None)  # power only: the hour ended, provisionally
+    assert capacity.month_shown_at == hour + 3602
+    status = capacity.status
+    assert status is not None
+    assert status.peaks == ()  # the hour is not closed yet; its value is provisional
+    assert status.month_value_w == pytest.approx(3000.0)  # from the power samples
+    feed(hour + 3610, 1_003_001)  # the hourly list: registers
+    assert capacity.month_shown_at == hour + 3610  # the month's values are read again
+    status = capacity.status
+    assert status is not None
+    # Closed from the registers (interpolated to the boundary: read 10 s after it).
+    assert status.peaks[0].quality == "estimated"
+    assert status.month_value_w == pytest.approx(3001 * 3600 / 3610)
+    feed(hour + 3670, None)
+    assert capacity.month_shown_at == hour + 3610  # within the hour: the live values only
+    assert capacity.shown_at == hour + 3670
+
+
+async def test_a_replaced_meter_never_gives_negative_energy(hass: HomeAssistant) -> None:
+    """The register starts again near zero (a new meter): a new start, not a negative hour."""
+    capacity = EntryCapacity(hass, "i", FLANDERS)
+    quarter = local(BRUSSELS, 2025, 3, 3, 10, 0)
+    readings = [(0, 1_000_000), (300, 1_000_100), (600, 12), (660, 20), (900, 100)]
+    for offset, energy in readings:
+        capacity.clock = lambda offset=offset: quarter + offset + 0.5
+        capacity.feed(message(quarter + offset, energy, 1200))
+    assert capacity.tracker.counters["reset"] == 1
+    status = capacity.status
+    assert status is not None
+    # 10:00-10:15: 100 Wh before the swap, nothing between 300 and 600 s, 88 Wh after: 752 W.
+    assert status.peaks[0].average_w == pytest.approx((100 + 88) * 4)
+    assert status.month_value_w == 2500.0  # below the floor
