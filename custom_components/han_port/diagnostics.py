@@ -22,7 +22,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001
     entry: HanPortConfigEntry,
 ) -> dict[str, Any]:
-    """Entry, profile, counters and the last frames' sizes and errors."""
+    """Entry, profile, counters, the last frames' sizes and errors, the capacity tracker."""
     coordinator = entry.runtime_data
     data = coordinator.data
     capacity = coordinator.capacity
@@ -73,7 +73,5 @@ async def async_get_config_entry_diagnostics(
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())
         },
-        "capacity": capacity.diagnostics(data.readings)
-        if (capacity := coordinator.capacity)
-        else None,
+        "capacity": capacity.diagnostics(data.readings) if capacity is not None else None,
     }
