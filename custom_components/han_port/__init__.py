@@ -8,6 +8,7 @@ from homeassistant.const import Platform
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 
+from .capacity import async_remove_store as async_remove_capacity_store
 from .connection import close_port
 from .const import DOMAIN
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
@@ -77,3 +78,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: HanPortConfigEntry) -> 
         if domain == DOMAIN and issue_id.endswith(suffix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
     await async_remove_store(hass, entry.entry_id)
+    await async_remove_capacity_store(hass, entry.entry_id)

@@ -5,7 +5,8 @@ user (port) -> meter (profile, serial override) -> keys / wmbus (when needed) ->
 error that says exactly what is wrong, and the form keeps what the user typed. USB discovery
 starts at usb -> usb_confirm -> meter. Reauth (new keys) and reconfigure (port, profile and
 keys) are in ``flow_change``; the detection step and what every step shares in
-``flow_detect``; selectors, key parsing and the options flow in ``flow_forms``.
+``flow_detect``; selectors and key parsing in ``flow_forms``; the options flow (tuning and
+the capacity tariff) in ``flow_options``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from .detect import Detection, Outcome
 from .flow_change import ChangingFlow
 from .flow_forms import (
     KEY_FIELDS,
-    HanPortOptionsFlow,
     async_port_selector,
     async_stable_port,
     key_schema,
@@ -60,6 +60,7 @@ from .flow_forms import (
     serial_selectors,
     text,
 )
+from .flow_options import HanPortOptionsFlow
 from .flow_summary import async_confirm_placeholders
 from .han.profiles import KeyNeed
 from .naming import meter_title
@@ -90,7 +91,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> HanPortOptionsFlow:  # noqa: ARG004
-        """Tuning options: update rate, CT scale factor, main fuse."""
+        """Tuning options: update rate, CT scale factor, main fuse, capacity tariff."""
         return HanPortOptionsFlow()
 
     # ------------------------------------------------------------------ helpers

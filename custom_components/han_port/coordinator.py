@@ -28,6 +28,7 @@ from homeassistant.helpers.typing import UNDEFINED
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 import serialx
 
+from .capacity import EntryCapacity
 from .connection import KEY_ERRORS, MeterConfig
 from .const import (
     CONF_FUSE,
@@ -104,6 +105,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         )
         #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
         self.accept_lower: set[str] = set()
+        #: The capacity tariff's tracker (None when off): fed every accepted message.
+        self.capacity = EntryCapacity.from_entry(hass, entry)
         self.reader = PortReader(self)
         self._lost = False
         self._last_publish = 0.0
@@ -126,12 +129,16 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         """Read what the entry stored (the replay counters) and the texts of its issues."""
         await self.issues.async_load(self.meter.profile)
         await self.replay.async_load()
+        if self.capacity is not None:
+            await self.capacity.async_load()
 
     async def async_stop(self) -> None:
         """Stop reading, close the port and store the replay counters."""
         self._cancel_pending()
         await self.reader.async_stop()
         await self.replay.async_flush()
+        if self.capacity is not None:
+            await self.capacity.async_flush()
 
     @contextlib.asynccontextmanager
     async def async_port_released(self) -> AsyncIterator[None]:
@@ -198,6 +205,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             self._force_publish = True
         if data.merge(message):
             self._update_device(data.meter)
+        if self.capacity is not None:
+            self.capacity.feed(message)
         return True
 
     @callback

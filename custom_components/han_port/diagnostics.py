@@ -23,9 +23,10 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant,  # noqa: ARG001
     entry: HanPortConfigEntry,
 ) -> dict[str, Any]:
-    """Entry, profile, counters and the last frames' sizes and errors."""
+    """Entry, profile, counters, the last frames' sizes and errors, the capacity tracker."""
     coordinator = entry.runtime_data
     data = coordinator.data
+    capacity = coordinator.capacity
     decoder = coordinator.reader.decoder
     profile = coordinator.meter.profile
     counters = asdict(coordinator.counters)
@@ -73,6 +74,7 @@ async def async_get_config_entry_diagnostics(
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())
         },
+        "capacity": capacity.diagnostics(data.readings) if capacity is not None else None,
         # The last frames as received, for a bug report (report.py; scripts/han decode --file).
         "capture": capture_section(coordinator.meter, coordinator.capture),
     }

@@ -1,4 +1,4 @@
-"""Pieces of the config flow's forms: the port list, selectors, key parsing; the options flow.
+"""Pieces of the config flow's forms: the port list, selectors, key parsing.
 
 Kept apart from ``config_flow.py`` so that file holds the steps and nothing else.
 """
@@ -8,11 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import usb
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -30,16 +26,10 @@ from .const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
     CONF_EK,
-    CONF_FUSE,
     CONF_METER_ID,
-    CONF_MIN_INTERVAL,
     CONF_PARITY,
     CONF_RECEIVER,
-    CONF_SCALE,
     CONF_SYSTEM_TITLE,
-    DEFAULT_FUSE,
-    DEFAULT_MIN_INTERVAL,
-    DEFAULT_SCALE,
     RECEIVERS,
 )
 from .han.profiles import PROFILES, Profile
@@ -199,43 +189,3 @@ def parse_keys(user_input: dict[str, Any], data: dict[str, Any]) -> dict[str, st
     if CONF_RECEIVER in user_input:
         data[CONF_RECEIVER] = user_input[CONF_RECEIVER]
     return errors
-
-
-class HanPortOptionsFlow(OptionsFlow):
-    """Tuning that does not change which meter is read."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Update rate limit, CT scale factor and main fuse size."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_MIN_INTERVAL, default=DEFAULT_MIN_INTERVAL): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=3600,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="s",
-                    )
-                ),
-                vol.Required(CONF_SCALE, default=DEFAULT_SCALE): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0.001, max=100000, step="any", mode=NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Required(CONF_FUSE, default=DEFAULT_FUSE): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=1000,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="A",
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
-        )

@@ -19,6 +19,7 @@ from . import const
 from .const import DOMAIN
 from .entity import HanPortEntity
 from .guard import TotalGuard, Verdict
+from .sensor_capacity import capacity_sensors
 from .sensor_descriptions import (
     ABSTRACT,
     BASE_UNITS,
@@ -90,6 +91,7 @@ async def async_setup_entry(
         if new:
             async_add_entities(new)
 
+    async_add_entities(capacity_sensors(coordinator))
     _add_new()
     entry.async_on_unload(coordinator.async_add_listener(_add_new))
 

@@ -27,6 +27,7 @@ from han.capacity import (
 from han.capacity.clock import month_index
 from han.decoder import Decoder
 from han.model import Message, Reading
+from han.p1_parse import parse_telegram
 from tests.common import FIXTURES, vector, wire
 
 if TYPE_CHECKING:
@@ -233,3 +234,36 @@ def test_unusable_registers_are_skipped() -> None:
     tracker.feed(1.7e9, 100)
     text = {"1-0:1.4.0": Reading("1-0:1.4.0", "12", "W")}
     assert compare_fluvius(text, tracker) == []
+
+
+@pytest.mark.parametrize(
+    "vector_id",
+    [
+        "dp_fluvius_v171",
+        "dp_fluvius_v171_alt",
+        "dr_fluvius_multiple_gas_devices",
+        "dr_fluvius_with_peak_data",
+    ],
+)
+def test_month_peak_keeps_its_capture_time(vector_id: str) -> None:
+    """1-0:1.6.0's time (the second group of the line) is the reading's ``captured``."""
+    peak = decode(vector_id).readings["1-0:1.6.0"]
+    assert peak.captured == peak_time(vector_id)
+    assert peak.captured is not None
+    assert peak.captured.utcoffset() is not None  # S/W told the offset
+    expected = vector("dsmr", vector_id)["expected"]["1-0:1.6.0"]
+    assert peak.value == expected["value"] * 1000  # the value is unchanged
+
+
+def test_capture_time_of_sub_meters_and_invalid_times() -> None:
+    message = decode("dp_fluvius_v171")  # gas 0-2:24.2.1(200512134558S)(00872.234*m3)
+    gas = message.readings["0-2:24.2.1"]
+    assert gas.captured == datetime.fromisoformat("2020-05-12T13:45:58+02:00")
+    assert message.readings["1-0:1.8.1"].captured is None  # no time on the line
+    # Fluvius sends an invalid time for "no peak yet": the value stays, the time is None.
+    text = wire(vector("dsmr", "dp_fluvius_v171")).decode("latin-1")
+    odd = text.replace("1-0:1.6.0(200509134558S)", "1-0:1.6.0(632525252525W)")
+    peak = parse_telegram(odd.encode("latin-1"), country="BE").readings["1-0:1.6.0"]
+    assert (peak.value, peak.captured) == (2589, None)
+    # The capture time is not part of the reading's value: equal readings compare equal.
+    assert peak == Reading("1-0:1.6.0", 2589, "W")

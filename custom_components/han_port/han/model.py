@@ -151,6 +151,10 @@ class Reading:
     obis: str
     value: Value
     unit: str | None = None
+    #: When the meter captured the value, for registers that carry their own time (a P1
+    #: line "(time)(value)": this month's demand peak 1-0:1.6.0, an M-Bus sub-meter reading);
+    #: None otherwise, or when the time is invalid. Not part of the value.
+    captured: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -307,10 +307,11 @@ def _parse_line(
             return None, None, True
         return Reading(obis, amount, base), None, True
     if len(groups) > 1 and _is_timestamp(groups[0]):
-        # M-Bus reading or a peak with its capture time: the value is the second group.
+        # M-Bus reading or a peak with its capture time: the value is the second group, the
+        # time (None when invalid, as Fluvius' "632525252525W" for "no peak yet") is kept.
         value, unit = _value(groups[1], kind)
-    else:
-        value, unit = _value(groups[0], kind)
+        return Reading(obis, value, unit, _timestamp(groups[0], zones)), None, True
+    value, unit = _value(groups[0], kind)
     return Reading(obis, value, unit), None, True
 
 

@@ -29,7 +29,8 @@ What each rule computes (``rules.py``; every rule is one ``CapacityRule`` of num
   one per day, optionally only on working days within set hours (``weekdays_only``, ``hours``,
   ``excluded_dates`` for public holidays, ``months``), optionally night hours weighted.
   Sala-Heby Energi: three highest on holiday-free weekdays 07-19, no same-day restriction
-  stated (``SWEDEN_WEEKDAY_DAYTIME``, https://www.seom.se/el/elnat/priser-och-villkor/);
+  stated (``SWEDEN_WEEKDAY_DAYTIME``, https://www.seom.se/el/elnat/priser-och-villkor/;
+  public holidays by SFS 1989:253, ``holidays.py``);
   VEAB: three highest on weekdays 07-20 (https://www.veab.se/foretag/elnat/natavgift/);
   Telge: weekdays 07-20, November-March only; Karlstads/Skövde: the single highest hour.
   Ellevio (``SWEDEN_ELLEVIO``): three highest, one per day, 22-06 at half weight, known only
@@ -57,8 +58,9 @@ by someone else is not foreseen.
 
 Assumptions, where no source settles it: a value on a step bound belongs to the lower step
 (operators write "0-2, 2-5 kW"); the interval time of Fluvius' peak registers (see
-``fluvius.py``); Ellevio's rule. Swedish public holidays are not computed: pass them in
-``excluded_dates``.
+``fluvius.py``); Ellevio's rule. Swedish public holidays are those of SFS 1989:253
+(``holidays.py``); Midsummer, Christmas and New Year's Eve are not among them and count (if
+an operator leaves them out, the tracked value can only be too high, never too low).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
+from .holidays import is_holiday
+
 if TYPE_CHECKING:
     from .rules import CapacityRule
 
@@ -90,7 +92,10 @@ class LocalClock:
         local = self.local(start)
         counts = rule.months is None or local.month in rule.months
         if counts and rule.weekdays_only:
-            counts = local.weekday() < 5 and local.date() not in rule.excluded_dates
+            day = local.date()
+            counts = local.weekday() < 5 and day not in rule.excluded_dates
+            if counts and rule.holidays is not None:
+                counts = not is_holiday(rule.holidays, day)
         if counts and rule.hours is not None:
             counts = _in_hours(local.hour, rule.hours)
         weight = _ONE

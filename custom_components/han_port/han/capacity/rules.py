@@ -18,6 +18,8 @@ from datetime import date
 import math
 from typing import Any, Final
 
+from .holidays import COUNTRIES
+
 __all__ = [
     "FLANDERS",
     "NORWAY",
@@ -42,9 +44,10 @@ class CapacityRule:
       aligned to the local clock.
     - ``peaks``/``distinct_days``: the value is the mean of the ``peaks`` highest interval
       averages of the month, at most one per local day when ``distinct_days``.
-    - ``weekdays_only``/``hours``/``months``/``excluded_dates``: which intervals count at all
-      (by the local time the interval starts); ``hours`` is ``(start, end)`` in whole local
-      hours, end exclusive, e.g. ``(7, 19)``.
+    - ``weekdays_only``/``hours``/``months``/``excluded_dates``/``holidays``: which intervals
+      count at all (by the local time the interval starts); ``hours`` is ``(start, end)`` in
+      whole local hours, end exclusive, e.g. ``(7, 19)``; with ``weekdays_only``, the public
+      holidays of the country ``holidays`` names (``holidays.COUNTRIES``) are left out too.
     - ``night_hours``/``night_weight``: intervals starting in these local hours count with
       this weight (Ellevio counts night hours at half).
     - ``floor_w``: the monthly value is never below this (Flanders: 2500 W).
@@ -61,6 +64,7 @@ class CapacityRule:
     hours: tuple[int, int] | None = None
     months: frozenset[int] | None = None
     excluded_dates: frozenset[date] = field(default_factory=frozenset)
+    holidays: str | None = None
     night_hours: tuple[int, int] | None = None
     night_weight: float = 1.0
     floor_w: float = 0.0
@@ -110,6 +114,7 @@ class CapacityRule:
             "hours": list(self.hours) if self.hours else None,
             "months": sorted(self.months) if self.months is not None else None,
             "excluded_dates": sorted(d.isoformat() for d in self.excluded_dates),
+            "holidays": self.holidays,
             "night_hours": list(self.night_hours) if self.night_hours else None,
             "night_weight": self.night_weight,
             "floor_w": self.floor_w,
@@ -138,6 +143,7 @@ class CapacityRule:
                 excluded_dates=frozenset(
                     date.fromisoformat(str(d)) for d in data.get("excluded_dates", ())
                 ),
+                holidays=None if data.get("holidays") is None else str(data["holidays"]),
                 night_hours=(_int(night[0]), _int(night[1])) if night else None,
                 night_weight=_num(data.get("night_weight", 1.0)),
                 floor_w=_num(data.get("floor_w", 0.0)),
@@ -182,6 +188,9 @@ def _check(rule: CapacityRule) -> None:
         msg = f"peaks must be 1..{_MAX_PEAKS}"
         raise ValueError(msg)
     _check_hours("hours", rule.hours)
+    if rule.holidays is not None and rule.holidays not in COUNTRIES:
+        msg = f"holidays must be one of {sorted(COUNTRIES)} or None"
+        raise ValueError(msg)
     _check_hours("night_hours", rule.night_hours)
     if rule.months is not None and not (rule.months and rule.months <= frozenset(range(1, 13))):
         msg = "months must be a non-empty set of 1..12"
@@ -275,14 +284,15 @@ FLANDERS: Final = CapacityRule(
 )
 
 #: Sweden, Sala-Heby Energi: mean of the three highest hourly values on working days
-#: 07-19 (public holidays excluded: put them in ``excluded_dates``). The operator does not
-#: say "different days", so peaks may share a day.
+#: 07-19, public holidays excluded (SFS 1989:253, see ``holidays``; further days off in
+#: ``excluded_dates``). The operator does not say "different days", so peaks may share a day.
 SWEDEN_WEEKDAY_DAYTIME: Final = CapacityRule(
     key="se_weekday_daytime",
     peaks=3,
     distinct_days=False,
     weekdays_only=True,
     hours=(7, 19),
+    holidays="SE",
     currency="SEK",
     source="https://www.seom.se/el/elnat/priser-och-villkor/",
 )
