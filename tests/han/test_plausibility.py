@@ -180,3 +180,31 @@ def test_the_first_impossible_register_is_named() -> None:
         plausibility.check(message(("1-0:32.7.0", 2301, "V"), ("1-0:52.7.0", 2302, "V")))
     assert "1-0:32.7.0" in str(caught.value)
     assert "1-0:52.7.0" not in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["p1", "dlms", "wmbus"])
+@pytest.mark.parametrize(
+    ("obis", "value", "unit"),
+    [
+        ("1-0:1.7.0", "nan", "W"),
+        ("1-0:1.7.0", "1e5", "W"),  # float() reads 100000, the meter meant 1e5 kW
+        ("1-0:1.8.0", "000123.456", "Wh"),
+        ("1-0:32.7.0", "", "V"),
+        ("0-0:96.8.0", "12", "s"),
+        ("1-0:1.7.0", "1", "kW "),  # a unit units.normalise does not know is still a unit
+    ],
+)
+def test_a_text_value_that_carries_a_unit_is_refused(
+    fmt: str, obis: str, value: str, unit: str
+) -> None:
+    """Review of issue 12, item 1, defense in depth: a unit promises a number.
+
+    Whatever decoder let a text through with a unit, the gate refuses it, naming the register,
+    so no sensor float()s it (``"1e5"`` with W would read 100000 W).
+    """
+    with pytest.raises(ImplausibleError) as caught:
+        plausibility.check(message(("1-0:1.7.0", 500, "W"), (obis, value, unit), fmt=fmt))
+    assert obis in str(caught.value)
+    assert "text with a unit" in str(caught.value)
+    # The same text without a unit is an identifier or a status word: it passes.
+    plausibility.check(message((obis, value, None), fmt=fmt))

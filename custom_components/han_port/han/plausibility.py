@@ -32,7 +32,10 @@ at the OBIS code. The bounds, and why:
 * sub-meter volumes (m³) and heat (GJ) below 1e9 in magnitude (an 8-digit register and then
   some); a water meter's register may dip below zero after backflow (wmbus.jsonl
   wmbusmeters-waterstarm-50496629-mode5: -0.001 m³);
-* text (ids, clocks, messages) at most 4096 characters (a DSMR text message is 1024).
+* text (ids, clocks, messages) at most 4096 characters (a DSMR text message is 1024), and
+  without a unit: a unit promises a number, and a text that carries one (``"nan"`` W, ``"1e5"``
+  W) is what a decoder made of a value it could not read. The P1 parser refuses those itself;
+  this is the second line, for any decoder.
 """
 
 from __future__ import annotations
@@ -89,8 +92,11 @@ def check(message: Message) -> None:
             if bounds is not None and bounds[0] <= value <= bounds[1]:  # type: ignore[operator]
                 continue
             _number(reading, value, scaled=scaled)  # type: ignore[arg-type]
-        elif kind is str and len(value) > MAX_TEXT:  # type: ignore[arg-type]
-            _refuse(reading, f"text of {len(value)} characters")  # type: ignore[arg-type]
+        elif kind is str:
+            if reading.unit is not None:
+                _refuse(reading, f"text with a unit ({reading.unit})")
+            if len(value) > MAX_TEXT:  # type: ignore[arg-type]
+                _refuse(reading, f"text of {len(value)} characters")  # type: ignore[arg-type]
 
 
 def _number(reading: Reading, value: float, *, scaled: bool) -> None:
