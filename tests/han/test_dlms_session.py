@@ -14,6 +14,7 @@ from han.crc import crc16_x25
 from han.crypto import gcm_open, gcm_seal
 from han.decoder import Decoder
 from han.dlms import DlmsSession, HdlcFramer, MbusFramer
+from han.dlms.apdu import strip_llc
 from han.dlms.session import MAX_MESSAGE, MAX_PIECES
 from han.framing import Frame, FrameKind
 from han.model import (
@@ -26,6 +27,7 @@ from han.model import (
     Rejected,
     Security,
     TruncatedError,
+    UnknownLayoutError,
     UnsupportedError,
     WrongKeyError,
 )
@@ -871,3 +873,36 @@ def test_too_many_pieces_are_dropped() -> None:
     # The buffer starts again: a whole message after it decodes.
     message = session.push_frame(Frame(FrameKind.HDLC, KAIFA_LIST1, len(KAIFA_LIST1)))
     assert message is not None
+
+
+# -- Review of issue 12, item 2: only a failed strict parse means a wrong key -----------------
+def _kaifa_list3_plus_one() -> bytes:
+    """The real Kaifa list 3 notification (no LLC) with a 19th element: a shape no layout has."""
+    plain = strip_llc(KAIFA_LIST3)
+    head = plain.index(b"\x02\x12\x09\x07KFM_001")
+    return plain[:head] + b"\x02\x13" + plain[head + 2 :] + b"\x12\x00\x01"
+
+
+@pytest.mark.parametrize(("sc", "keys"), [(0x20, Keys(ek=DK_EK)), (0x30, Keys(ek=DK_EK))])
+def test_an_unknown_layout_under_encryption_is_unknown_layout_not_wrong_key(
+    sc: int, keys: Keys
+) -> None:
+    """The plaintext parses strictly (the EK is right): the list layer's refusal passes through.
+
+    Before, every HanError after decryption without a checked tag became ``wrong_key``, and a
+    user with the right key was told to change it.
+    """
+    plain = _kaifa_list3_plus_one()
+    with pytest.raises(UnknownLayoutError):  # in clear: the list layer refuses the shape
+        no_list(plain)
+    apdu = glo(sc, plain, title=KFM_TITLE)
+    with pytest.raises(UnknownLayoutError) as err:
+        DlmsSession(keys, country="NO").decode_apdu(apdu)
+    assert err.value.code is ErrorCode.UNKNOWN_LAYOUT
+    assert "19 elements" in str(err.value)
+    # A wrong EK still fails the strict parse: that is a wrong key.
+    with pytest.raises(WrongKeyError):
+        DlmsSession(Keys(ek=OTHER_KEY), country="NO").decode_apdu(apdu)
+    # The real list, encrypted the same way, decodes with the values it has in clear.
+    real = glo(sc, strip_llc(KAIFA_LIST3), title=KFM_TITLE)
+    assert values(DlmsSession(keys, country="NO").decode_apdu(real)) == KAIFA_LIST3_VALUES

@@ -320,13 +320,20 @@ class DlmsSession:
         return self._title(title) + counter
 
     def _strict(self, plain: bytes, size: int, title: bytes, *, note: str | None) -> Message:
-        """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key)."""
+        """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key).
+
+        Only the strict A-XDR parse speaks about the key: with a wrong EK the plaintext is
+        noise, which ends short, runs long or holds no valid tag. Once it parses exactly, the
+        key is right, and what the list layer says (``unknown_layout`` for a shape no layout
+        has, ``unsupported``) passes through unchanged: a user with the right key is never
+        told to change it.
+        """
         try:
             notification = parse_notification(plain, strict=True, layouts=self.layouts)
-            message = self._notification(notification, size, title)
         except HanError:
             msg = "decrypted data does not parse: the encryption key (EK) is probably wrong"
             raise WrongKeyError(msg) from None
+        message = self._notification(notification, size, title)
         if note:
             message.notes.append(note)
         return message
