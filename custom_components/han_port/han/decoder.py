@@ -14,8 +14,8 @@ from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
 from .framing import Frame, FrameKind
 from .model import (
+    KEY_ERRORS,
     AuthenticationError,
-    ErrorCode,
     HanError,
     Keys,
     MalformedError,
@@ -34,7 +34,6 @@ from .stream import StreamReader
 if TYPE_CHECKING:
     from .framing import Framer
 
-_KEY_CODES = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
 _DLMS = (FrameKind.HDLC, FrameKind.MBUS)
 _ABANDONED = "a DLMS message whose last segment never came (the next message began)"
 
@@ -117,7 +116,7 @@ class Decoder:
                 reader.verdict(item.kind, good=isinstance(result, Message))
                 if (
                     isinstance(result, Rejected)
-                    and result.code in _KEY_CODES
+                    and result.code in KEY_ERRORS
                     and not item.checked
                     and not proven
                 ):
