@@ -288,3 +288,16 @@ def test_garbage_with_line_ends_is_never_restored_wholesale(
     # A real translated frame is still restored (once), and decodes.
     assert len(readings(feed(translated(raw(AIDON))))) == 1
     assert calls
+
+
+def test_line_ends_only_after_a_frame_do_not_make_it_a_translated_one() -> None:
+    """A frame with a wrong FCS and a CR LF just behind it: nothing was translated inside."""
+    frame = bytearray(hdlc(raw("amshan-kaifa-no-list-1")))
+    assert b"\n" not in frame
+    frame[-2] ^= 0x01  # the FCS
+    framer = HdlcFramer()
+    scan = framer.scan(bytes(frame) + b"\r\n", 0, final=True)
+    assert scan.status is ScanStatus.REJECT
+    assert scan.error is not None
+    assert scan.error.code is ErrorCode.CHECKSUM
+    assert framer.translating is False

@@ -825,6 +825,14 @@ def test_a_value_with_a_unit_that_is_not_a_decimal_rejects_the_telegram(
     assert [r.code for r in found if isinstance(r, Rejected)] == [ErrorCode.IMPLAUSIBLE]
 
 
+def test_a_dsmr22_gas_value_that_is_not_a_decimal_rejects_the_telegram() -> None:
+    """The DSMR 2.2 24.3.0 record names its unit (m3) in a group of its own."""
+    text = str(BY_ID["dp_v2_2"]["telegram"])
+    assert parse_telegram(text.encode()).readings["0-1:24.3.0"].value == 1.001
+    with pytest.raises(ImplausibleError, match=r"0-1:24\.3\.0: a value with a unit"):
+        parse_telegram(text.replace("(00001.001)", "(1e3)").encode())
+
+
 def test_a_count_python_cannot_read_is_malformed_not_an_exception() -> None:
     """5000 leading zeros: few significant digits, but beyond int()'s 4300-digit limit."""
     data = _dp_v5_with(b"99.97.0(0)", b"99.97.0(" + b"0" * 5000 + b"1)")
