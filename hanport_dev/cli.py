@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from han.decoder import Decoder
-from han.keys import parse_key
+from han.keys import parse_key, parse_system_title
 from han.model import HanError, Keys, Message, Rejected, Result
 from han.profiles import PROFILES_BY_ID
 
@@ -47,7 +47,7 @@ def _keys(ek: str | None, ak: str | None, system_title: str | None) -> Keys:
     return Keys(
         ek=parse_key(ek) if ek else None,
         ak=parse_key(ak) if ak else None,
-        system_title=parse_key(system_title, length=8) if system_title else None,
+        system_title=parse_system_title(system_title) if system_title else None,
     )
 
 

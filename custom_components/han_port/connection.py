@@ -36,7 +36,7 @@ from .const import (
 from .han import keys
 from .han.decoder import Decoder
 from .han.framing import FrameKind
-from .han.model import ErrorCode, Keys, Message, Rejected
+from .han.model import KEY_ERRORS as KEY_ERRORS, Keys, Message, Rejected  # noqa: PLC0414 - re-export
 from .han.profiles import PROFILES_BY_ID, KeyNeed, Parity, Profile, SerialSettings, get_profile
 from .han.wmbus import WmbusDecoder
 
@@ -50,8 +50,6 @@ type Connection = tuple[asyncio.StreamReader, serialx.SerialStreamWriter[Any]]
 
 #: Bytes asked for per read: a read returns what the port has buffered, up to this.
 READ_SIZE = 4096
-#: Rejections that say the keys are missing or wrong (not that a frame was damaged).
-KEY_ERRORS = frozenset({ErrorCode.NO_KEY, ErrorCode.AUTH_FAILED, ErrorCode.WRONG_KEY})
 #: URL schemes whose line settings mean nothing (the far end sets them).
 _NETWORK_SCHEMES = ("socket://", "tcp://")
 #: What detection stores as the entry's format (``Message.format``) -> the framers that

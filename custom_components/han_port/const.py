@@ -7,6 +7,7 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .han.plausibility import MAX_POWER
 from .han.wmbus.receivers import BAUD_RATES
 
 DOMAIN: Final = "han_port"
@@ -81,7 +82,7 @@ class Timings:
 TOTAL_ISSUE_READINGS: Final = 3
 TOTAL_ISSUE_AFTER: Final = timedelta(minutes=15)
 #: Highest plausible average power (W) between two energy readings; faster is a bad frame.
-ENERGY_MAX_POWER: Final = 1_000_000.0
+ENERGY_MAX_POWER: Final = MAX_POWER
 #: Frames remembered for diagnostics.
 RECENT_FRAMES: Final = 10
 

@@ -222,3 +222,22 @@ def test_wireless_mbus_hex() -> None:
     status, text = _table(["decode", "--hex", vector["bytes_hex"], "--receiver", "raw"])
     assert status == 0
     assert text.startswith("Message 1: wmbus")
+
+
+def test_a_system_title_is_16_hex_digits_never_8_ascii_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review of issue 12, item 7: ``--system-title`` went through ``parse_key(length=8)``,
+    which also takes 8 ASCII characters; system titles are only ever written in hex."""
+    vector = _vector("dlms.jsonl", "pl-stoen-gama150-p1-rebuilt-envelope")
+    keys = vector["keys"]
+    argv = ["decode", "--hex", vector["bytes_hex"], "--ek", keys["ek"], "--ak", keys["ak"]]
+    status, _ = _run([*argv, "--system-title", "EGM5G150"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "system title must be 16 hexadecimal characters" in err
+    assert "EGM5G150" not in err
+    # The 16 hex digits of the same 8 bytes are taken (and this envelope's IV title is zero).
+    status, lines = _run([*argv, "--system-title", "00 00 00 00 00 00 00 00"])
+    assert status == 0
+    assert lines[0]["readings"]["1-0:1.8.0"]["unit"] == "Wh"

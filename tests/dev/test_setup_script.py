@@ -63,3 +63,60 @@ def test_two_setups_at_once_both_succeed(tmp_path: Path) -> None:
     errors = [process.communicate(timeout=60)[1].decode() for process in (first, second)]
     assert (first.returncode, second.returncode) == (0, 0), errors
     assert (tmp_path / ".venv/installed").exists()
+
+
+#: A stand-in for apt-get that records its calls and fails (no network, no package).
+FAILING_APT = """#!/usr/bin/env bash
+echo "$*" >> "$APT_LOG"
+exit 100
+"""
+
+
+def test_a_failed_chromium_install_is_a_warning_and_if_needed_never_runs_apt(
+    tmp_path: Path,
+) -> None:
+    """Review of issue 12, item 8: apt-get ran under ``set -e`` before the ``--if-needed`` exit,
+    so a failing install aborted every scripts/test, and apt-get ran on every run."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts/setup", tmp_path / "scripts/setup")
+    for requirements in ROOT.glob("requirements*.txt"):
+        shutil.copy(requirements, tmp_path / requirements.name)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (
+        ("python3.13", FAKE_PYTHON),
+        ("apt-get", FAILING_APT),
+        ("id", "#!/usr/bin/env bash\necho 0\n"),  # as root, where setup may install
+    ):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    apt_log = tmp_path / "apt.log"
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "APT_LOG": str(apt_log),
+        "HANPORT_CHROMIUM": str(tmp_path / "no-chromium"),
+    }
+    env.pop("PYENV_VERSION", None)
+
+    def setup(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - our own script
+            ["/bin/bash", str(tmp_path / "scripts/setup"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    built = setup("--if-needed")  # no .venv yet: it is built, and chromium tried once
+    assert built.returncode == 0, built.stderr
+    assert "no-chromium is missing" in built.stderr
+    assert "apt-get could not install it" in built.stderr
+    assert apt_log.read_text().splitlines() == ["update -qq"]
+    assert (tmp_path / ".venv/installed").exists()
+    for _ in range(2):  # scripts/test's runs: nothing to do, no apt-get, a warning only
+        again = setup("--if-needed")
+        assert again.returncode == 0, again.stderr
+        assert "no-chromium is missing" in again.stderr
+    assert apt_log.read_text().splitlines() == ["update -qq"]

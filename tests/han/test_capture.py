@@ -8,8 +8,8 @@ import random
 from han.capture import (
     FRAMES,
     OK,
-    PARTIAL,
     REDACTED,
+    VERDICT_PARTIAL,
     FrameCapture,
     frames_from_snapshot,
 )
@@ -77,7 +77,7 @@ def test_segments_are_partial_until_the_message_is_complete() -> None:
     decoder, capture = capturing()
     decoder.feed(GH740)
     verdicts = [f["verdict"] for f in capture.snapshot()["frames"]]
-    assert verdicts == [PARTIAL, PARTIAL, OK]
+    assert verdicts == [VERDICT_PARTIAL, VERDICT_PARTIAL, OK]
     assert b"".join(frame.wire for frame in capture.frames) == GH740
 
 

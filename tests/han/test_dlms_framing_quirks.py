@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from han.decoder import Decoder
-from han.dlms import HdlcFramer
+from han.dlms import HdlcFramer, hdlc as hdlc_module
 from han.framing import ScanStatus
-from han.model import Keys, Message, Rejected, TruncatedError
+from han.model import ErrorCode, Keys, Message, Rejected, TruncatedError
+from tests.common import DK_AK, DK_EK, dk_frame
 
 from .test_dlms_framing import hdlc, raw
 
@@ -50,9 +51,8 @@ def test_oss_captures_without_fcs_decode(vid: str) -> None:
     (message,) = Decoder(Keys(), country="NO").decode_capture(data)
     assert isinstance(message, Message)
     assert message.readings["1-1:0.2.129"].value == "AIDON_V0001"
-    # The same capture followed by another frame: the next flag is where the FCS would be.
-    both = feed(data + raw(AIDON))
-    assert [type(r) for r in both] == [Message, Message]
+    # The same capture followed by another frame (the next flag where the FCS would be):
+    # test_oss_captures_followed_by_a_frame_need_a_line_that_has_shown_the_translation.
 
 
 def test_a_translated_frame_whose_fcs_fails_is_not_decoded() -> None:
@@ -217,10 +217,87 @@ def test_later_mbus_segments_and_block_transfer_blocks_alone_are_truncated() -> 
 
 
 @pytest.mark.parametrize(
-    "data", [b"\x7e\r\n", b"\x7e\r\n\r\n", b"\x7e\x41\r\n", b"\x7e\xa0\r\n", b"\x7e\x0d\x0a\xa0"]
+    "data",
+    [
+        b"\x7e\r\n",
+        b"\x7e\r\n\r\n",
+        b"\x7e\x41\r\n",
+        b"\x7e\xa0\r\n",
+        b"\x7e\x0d\x0a\xa0",
+        b"\x7e\xa7\xff\r\n" * 2,  # raised IndexError (a header past the restored bytes)
+    ],
 )
 def test_short_candidates_with_line_ends_never_raise(data: bytes) -> None:
     framer = HdlcFramer()
     for final in (False, True):
         assert framer.scan(data, 0, final=final).status is not ScanStatus.FRAME
     assert not readings(feed(data))
+
+
+# -- Review of issue 12, item 5: the line-end restoration is bounded and proves itself --------
+
+#: The real Danish plaintext sealed with counter 24002: its ciphertext holds two 0D 0A pairs
+#: (at 165 and 482 of the 491-byte frame), none in the header.
+CRLF_COUNTER = 24002
+
+
+def test_a_corrupted_frame_with_crlf_in_its_ciphertext_is_a_checksum_error() -> None:
+    """It came out ``auth_failed``: with its two 0x0D removed, the next frame's flag stood
+    where the FCS would start, and the FCS-less rule took it for a dongle's frame."""
+    frame = dk_frame(CRLF_COUNTER)
+    assert [i for i in range(len(frame)) if frame[i : i + 2] == b"\r\n"] == [165, 482]
+    bad = bytearray(frame)
+    bad[60] ^= 0x01  # a ciphertext bit, no part of a CR LF
+    keys = Keys(ek=bytes.fromhex(DK_EK), ak=bytes.fromhex(DK_AK))
+    results = Decoder(keys, country="DK").feed(bytes(bad) + frame)
+    assert [r.code if isinstance(r, Rejected) else "ok" for r in results] == [
+        ErrorCode.CHECKSUM,
+        "ok",
+    ]
+    assert readings(results)[0]["1-1:1.8.0"] == 63074980
+
+
+def test_oss_captures_followed_by_a_frame_need_a_line_that_has_shown_the_translation() -> None:
+    """Without an FCS, a frame is trusted in a stream only after a restored frame's FCS
+    verified on that line; at the end of a capture (the vectors) as before."""
+    data = raw(OSS_10S)
+    alone = feed(data + raw(AIDON))
+    assert [type(r) for r in readings(alone)] == [dict]  # the AIDON frame only
+    proven = feed(translated(raw(AIDON)) + data + raw(AIDON))
+    assert [r.get("1-1:0.2.129") for r in readings(proven)] == ["AIDON_V0001"] * 3
+
+
+def test_garbage_with_line_ends_is_never_restored_wholesale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """64 KB of ``7E A0 20 0D 0A`` cost ~1.5 s: each failed candidate copied 4 KB and walked
+    its CR LFs. Now a candidate is restored in full only once its header checks out."""
+    calls: list[int] = []
+    original = hdlc_module._cuts
+
+    def counted(raw_bytes: bytes) -> list[int]:
+        calls.append(len(raw_bytes))
+        return original(raw_bytes)
+
+    monkeypatch.setattr(hdlc_module, "_cuts", counted)
+    decoder = Decoder(Keys(ek=bytes(16), ak=bytes(range(16))))
+    chunk = b"\x7e\xa0\x20\x0d\x0a" * 820
+    for _ in range(16):
+        assert not [r for r in decoder.feed(chunk[:4096]) if isinstance(r, Message)]
+    assert calls == []
+    # A real translated frame is still restored (once), and decodes.
+    assert len(readings(feed(translated(raw(AIDON))))) == 1
+    assert calls
+
+
+def test_line_ends_only_after_a_frame_do_not_make_it_a_translated_one() -> None:
+    """A frame with a wrong FCS and a CR LF just behind it: nothing was translated inside."""
+    frame = bytearray(hdlc(raw("amshan-kaifa-no-list-1")))
+    assert b"\n" not in frame
+    frame[-2] ^= 0x01  # the FCS
+    framer = HdlcFramer()
+    scan = framer.scan(bytes(frame) + b"\r\n", 0, final=True)
+    assert scan.status is ScanStatus.REJECT
+    assert scan.error is not None
+    assert scan.error.code is ErrorCode.CHECKSUM
+    assert framer.translating is False

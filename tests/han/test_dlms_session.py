@@ -14,6 +14,7 @@ from han.crc import crc16_x25
 from han.crypto import gcm_open, gcm_seal
 from han.decoder import Decoder
 from han.dlms import DlmsSession, HdlcFramer, MbusFramer
+from han.dlms.apdu import strip_llc
 from han.dlms.session import MAX_MESSAGE, MAX_PIECES
 from han.framing import Frame, FrameKind
 from han.model import (
@@ -26,6 +27,7 @@ from han.model import (
     Rejected,
     Security,
     TruncatedError,
+    UnknownLayoutError,
     UnsupportedError,
     WrongKeyError,
 )
@@ -871,3 +873,99 @@ def test_too_many_pieces_are_dropped() -> None:
     # The buffer starts again: a whole message after it decodes.
     message = session.push_frame(Frame(FrameKind.HDLC, KAIFA_LIST1, len(KAIFA_LIST1)))
     assert message is not None
+
+
+# -- Review of issue 12, item 2: only a failed strict parse means a wrong key -----------------
+def _kaifa_list3_plus_one() -> bytes:
+    """The real Kaifa list 3 notification (no LLC) with a 19th element: a shape no layout has."""
+    plain = strip_llc(KAIFA_LIST3)
+    head = plain.index(b"\x02\x12\x09\x07KFM_001")
+    return plain[:head] + b"\x02\x13" + plain[head + 2 :] + b"\x12\x00\x01"
+
+
+@pytest.mark.parametrize(("sc", "keys"), [(0x20, Keys(ek=DK_EK)), (0x30, Keys(ek=DK_EK))])
+def test_an_unknown_layout_under_encryption_is_unknown_layout_not_wrong_key(
+    sc: int, keys: Keys
+) -> None:
+    """The plaintext parses strictly (the EK is right): the list layer's refusal passes through.
+
+    Before, every HanError after decryption without a checked tag became ``wrong_key``, and a
+    user with the right key was told to change it.
+    """
+    plain = _kaifa_list3_plus_one()
+    with pytest.raises(UnknownLayoutError):  # in clear: the list layer refuses the shape
+        no_list(plain)
+    apdu = glo(sc, plain, title=KFM_TITLE)
+    with pytest.raises(UnknownLayoutError) as err:
+        DlmsSession(keys, country="NO").decode_apdu(apdu)
+    assert err.value.code is ErrorCode.UNKNOWN_LAYOUT
+    assert "19 elements" in str(err.value)
+    # A wrong EK still fails the strict parse: that is a wrong key.
+    with pytest.raises(WrongKeyError):
+        DlmsSession(Keys(ek=OTHER_KEY), country="NO").decode_apdu(apdu)
+    # The real list, encrypted the same way, decodes with the values it has in clear.
+    real = glo(sc, strip_llc(KAIFA_LIST3), title=KFM_TITLE)
+    assert values(DlmsSession(keys, country="NO").decode_apdu(real)) == KAIFA_LIST3_VALUES
+
+
+# -- Review of issue 12, item 4: a lost last segment costs only its own message ---------------
+def _codes(results: list[Message | Rejected]) -> list[str]:
+    return ["ok" if isinstance(r, Message) else str(r.code) for r in results]
+
+
+@pytest.mark.parametrize("lost", [1, 2], ids=["first-only", "first-and-second"])
+@pytest.mark.parametrize("whole", [True, False], ids=["next-in-one-frame", "next-segmented"])
+def test_a_lost_last_hdlc_segment_costs_only_its_own_message(lost: int, *, whole: bool) -> None:
+    """The real Kaifa list 3 loses its last segment; the real list 2 that follows decodes.
+
+    Before, the next message's first segment was appended to the stale parts and both were
+    lost (the join did not parse: ``truncated``), like M-Bus and GBT never did.
+    """
+    stale = b"".join(hdlc(part, segmented=True) for part in split3(KAIFA_LIST3)[:lost])
+    kaifa2 = raw("amshan-kaifa-no-list-2")
+    first, second, last = split3(kaifa2)
+    nxt = (
+        hdlc(kaifa2)
+        if whole
+        else hdlc(first, segmented=True) + hdlc(second, segmented=True) + hdlc(last)
+    )
+    results = Decoder(Keys(), country="NO").feed(stale + nxt)
+    assert _codes(results) == ["truncated", "ok"]
+    assert results[0].size == len(stale)
+    assert values(results[1]) == values(no_list(kaifa2))
+    assert results[1].size == len(nxt)
+    assert values(results[1])["1-0:1.7.0"] == 9745
+    # The session on its own starts over too, and says what it dropped.
+    session = DlmsSession(Keys(), country="NO")
+    outs = [session.push_frame(f) for f in frames_of(stale + nxt, FrameKind.HDLC)]
+    assert values(outs[-1]) == values(no_list(kaifa2))
+    assert session.abandoned() == [(FrameKind.HDLC, len(stale))]
+    assert session.abandoned() == []
+
+
+def test_a_continuation_segment_is_never_taken_for_a_new_message() -> None:
+    """Only an LLC header and an APDU tag start a message: a later segment never does."""
+    first, second, last = split3(KAIFA_LIST3)
+    for part in (second, last):
+        assert part[:3] not in (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
+    wires = hdlc(first, segmented=True) + hdlc(second, segmented=True) + hdlc(last)
+    results = Decoder(Keys(), country="NO").feed(wires)
+    assert _codes(results) == ["ok"]
+    assert values(results[0]) == KAIFA_LIST3_VALUES
+
+
+def test_a_lost_last_mbus_segment_or_gbt_block_is_reported_too() -> None:
+    """M-Bus (sequence 0) and GBT (block 1) always started over; the loss is now counted."""
+    for vid, keys, country, check in (
+        (MBUS_ID, MBUS_KEYS, "AT", "1-0:1.8.0"),
+        (GBT_ID, GBT_KEYS, None, "1-0:1.8.0"),
+    ):
+        wire = raw(vid)
+        kind = FrameKind.MBUS if vid == MBUS_ID else FrameKind.HDLC
+        frames = frames_of(wire, kind)
+        stale = wire[: frames[0].size]
+        results = Decoder(keys, country=country).feed(stale + wire)
+        assert _codes(results) == ["truncated", "ok"], vid
+        assert results[0].size == len(stale)
+        assert check in values(results[1])
+        assert results[1].size == len(wire)

@@ -314,16 +314,13 @@ def test_odd_lines_are_skipped_not_fatal() -> None:
         "/KFM5KAIFA-METER\r\n\r\n"
         "1-0:4:24.7.0(0000.000*kVAr)\r\n"  # malformed OBIS
         "garbage without parentheses\r\n"
-        "1-0:1.8.1(12x.5*kWh)\r\n"  # not a number: kept as text
         "1-0:1.7.0(00.318*kW\r\n"  # no closing parenthesis
         "\xff\xfe(\xb3)\r\n"
         "1-0:2.7.0(00.100*kW)\r\n"
-        "1-0:1.8.2(1.0.0*kWh)\r\n"
         "1-0:13.7.0(0.998)\r\n"
         "0-0:96.13.0()\r\n"
         "1-0:99.97.0()\r\n"
         "0-1:24.2.1()\r\n"
-        "1-0:3.8.0(1_000*kvarh)\r\n"  # Python's digit groups are not wire digits: text
         f"1-0:4.8.0({'0' * 30}12.5*kvarh)\r\n"  # leading zeros are not significant
         "0-0:96.1.1(12*34)\r\n"  # identifiers are text, whatever they contain
         "1-0:2.8.0.255(5*kWh)\r\n"  # six-part OBIS
@@ -334,13 +331,10 @@ def test_odd_lines_are_skipped_not_fatal() -> None:
     assert "1-0:4:24.7.0" not in r
     assert r["1-0:2.7.0"].value == 100
     assert r["1-0:1.7.0"].value == 318
-    assert r["1-0:1.8.1"].value == "12x.5"
-    assert r["1-0:1.8.2"].value == "1.0.0"
     assert r["1-0:13.7.0"].value == 0.998
     assert r["0-0:96.13.0"].value == ""
     assert r["0-1:24.2.1"].value is None
     assert json.loads(str(r["1-0:99.97.0"].value)) == {"entries": []}
-    assert r["1-0:3.8.0"].value == "1_000"
     assert r["1-0:4.8.0"].value == 12_500
     assert r["0-0:96.1.1"].value == "12*34"
     assert r["1-0:2.8.0"].value == 5000
@@ -368,7 +362,7 @@ def test_no_data_is_malformed() -> None:
 
 
 def test_non_ascii_bytes_never_raise() -> None:
-    body = "/KAM5\r\n\r\n0-1:24.2.1(240101000000W)(00012.345*m\xb3)\r\n1-0:1.7.0(\xff*kW)\r\n!"
+    body = "/KAM5\r\n\r\n0-1:24.2.1(240101000000W)(00012.345*m\xb3)\r\n0-0:96.13.0(\xff)\r\n!"
     data = body.encode("latin-1")
     data += f"{crc16_arc(data):04X}\r\n".encode()
     message = messages(decode(data))[0]
@@ -376,7 +370,12 @@ def test_non_ascii_bytes_never_raise() -> None:
         12.345,
         "m³",
     )
-    assert message.readings["1-0:1.7.0"].value == "\xff"
+    assert message.readings["0-0:96.13.0"].value == "\xff"
+    # Where a number with a unit is due, the byte is no reading: refused, never raised.
+    body = body.replace("0-0:96.13.0(\xff)", "1-0:1.7.0(\xff*kW)")
+    data = body.encode("latin-1")
+    data += f"{crc16_arc(data):04X}\r\n".encode()
+    assert [r.code for r in decode(data) if isinstance(r, Rejected)] == [ErrorCode.IMPLAUSIBLE]
 
 
 def test_session_rejects_foreign_frames() -> None:
@@ -761,6 +760,77 @@ def test_the_longest_numbers_a_register_holds_still_read() -> None:
     assert message.readings["1-0:1.8.1"].value == 999_999_999_999_999
     nines = _dp_v5_with(b"(00013)", b"(" + b"9" * 15 + b")")
     assert messages(decode(nines))[0].readings["0-0:96.7.21"].value == int("9" * 15)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "register"),
+    [
+        *(
+            (b"(00.244*kW)", b"(" + text + b"*kW)", "1-0:1.7.0")
+            for text in (
+                b"nan",
+                b"inf",
+                b"-Infinity",
+                b"1e5",  # float() reads 100000 (kW meant): never a reading in W
+                b"0x10",
+                b"1_000",  # Python's digit groups are not wire digits
+                b"12x.5",
+                b"1.0.0",
+                b"",
+            )
+        ),
+        (b"(00000.107*m3)", b"(nan*m3)", "0-1:24.2.1"),  # after a capture time
+        (
+            b"99.97.0(0)(0-0:96.7.19)",
+            b"99.97.0(1)(0-0:96.7.19)(170102161005W)(1e3*s)",
+            "1-0:99.97.0",
+        ),
+    ],
+    ids=[
+        "nan",
+        "inf",
+        "-Infinity",
+        "1e5",
+        "0x10",
+        "1_000",
+        "12x.5",
+        "1.0.0",
+        "empty",
+        "m-bus",
+        "profile",
+    ],
+)
+def test_a_value_with_a_unit_that_is_not_a_decimal_rejects_the_telegram(
+    old: bytes, new: bytes, register: str
+) -> None:
+    """Review of issue 12, item 1: ``1-0:1.7.0(nan*kW)`` became Reading('nan', 'W').
+
+    The text skipped the plausibility gate, and a sensor float()ed ``1e5`` to 100000 W. A
+    group that carries a unit promises a number: one that is not a decimal refuses the
+    telegram as implausible, naming the register, and the next good telegram still reads.
+    """
+    good = wire(BY_ID["dp_v5"])
+    data = _dp_v5_with(old, new)
+    for chunk in (None, 7):
+        results = decode(data + good, chunk=chunk)
+        assert [type(r) for r in results] == [Rejected, Message]
+        rejected = results[0]
+        assert isinstance(rejected, Rejected)
+        assert rejected.code is ErrorCode.IMPLAUSIBLE
+        assert register in str(rejected.error)
+        assert "not a decimal" in str(rejected.error)
+        assert messages(results)[0].readings["1-0:1.7.0"].value == 244
+    # Through the decoder too (its gate and the integration's path).
+    found = Decoder(country="NL").feed(data, final=True)
+    assert [r.code for r in found if isinstance(r, Rejected)] == [ErrorCode.IMPLAUSIBLE]
+
+
+def test_a_dsmr22_gas_value_that_is_not_a_decimal_rejects_the_telegram() -> None:
+    """The DSMR 2.2 24.3.0 record names its unit (m3) in a group of its own."""
+    text = str(BY_ID["dp_v2_2"]["telegram"])
+    assert parse_telegram(text.encode()).readings["0-1:24.3.0"].value == 1.001
+    with pytest.raises(ImplausibleError, match=r"0-1:24\.3\.0: a value with a unit"):
+        parse_telegram(text.replace("(00001.001)", "(1e3)").encode())
 
 
 def test_a_count_python_cannot_read_is_malformed_not_an_exception() -> None:

@@ -300,3 +300,41 @@ def test_any_data_lines_sealed_with_any_keys_decode_to_their_values(
         assert reading.unit == unit
         assert isinstance(reading.value, (int, float))
         assert math.isclose(reading.value, value, rel_tol=1e-12, abs_tol=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# Review of issue 12, item 3: a Stoen frame counter that stays 0 is no replay
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["configured", "in the frame"])
+def test_a_stoen_meter_with_a_title_and_an_ak_keeps_its_frames_when_its_counter_stays_0(
+    where: str,
+) -> None:
+    """Every real Stoen capture has frame counter 0; with a title (configured, or DB 08 in the
+    frame) and an AK, every frame after the first was refused as ``replayed``."""
+    title = b"EGM\x00\x01\x02\x03\x04"
+    configured = title if where == "configured" else None
+    framed = title if where == "in the frame" else None
+    decoder = Decoder(Keys(ek=EK, ak=AK, system_title=configured), country="PL")
+    for plain in (GAMA, GAMA, KAIFA, GAMA):
+        (result,) = decoder.feed(stoen(plain, iv_title=title, frame_title=framed))
+        assert isinstance(result, Message), result
+        assert result.security == Security(title.hex().upper(), 0, authenticated=True)
+        assert result.readings["1-0:1.8.0"].unit == "Wh"
+    assert decoder.replay.counters == {}  # nothing guarded: nothing to store either
+
+    # A meter that does raise its counter is guarded from its first rise on.
+    def counter(n: int) -> list[str]:
+        data = stoen(GAMA, iv_title=title, frame_title=framed, fc=n.to_bytes(4, "big"))
+        return [str(r.code) if isinstance(r, Rejected) else "ok" for r in decoder.feed(data)]
+
+    assert [counter(n) for n in (1, 2, 2, 1, 0, 3)] == [
+        ["ok"],
+        ["ok"],
+        ["replayed"],
+        ["replayed"],
+        ["replayed"],
+        ["ok"],
+    ]
+    assert decoder.replay.counters == {title.hex().upper(): 3}

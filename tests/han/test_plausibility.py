@@ -129,7 +129,8 @@ def test_every_positive_vector_passes_the_gate() -> None:
         ("0-0:96.7.21", 12, None),
         ("0-0:96.1.0", "ISK1030789375606", None),
         ("0-0:1.0.0", "2024-11-17T21:26:44+01:00", None),
-        ("1-0:99.99.99", 2**64 - 1, None),
+        ("1-0:99.99.99", 10**15, None),  # MAX_MAGNITUDE itself
+        ("1-0:99.99.99", -1e15, None),
     ],
 )
 def test_plausible_values_pass(obis: str, value: object, unit: str | None) -> None:
@@ -180,3 +181,64 @@ def test_the_first_impossible_register_is_named() -> None:
         plausibility.check(message(("1-0:32.7.0", 2301, "V"), ("1-0:52.7.0", 2302, "V")))
     assert "1-0:32.7.0" in str(caught.value)
     assert "1-0:52.7.0" not in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["p1", "dlms", "wmbus"])
+@pytest.mark.parametrize(
+    ("obis", "value", "unit"),
+    [
+        ("1-0:1.7.0", "nan", "W"),
+        ("1-0:1.7.0", "1e5", "W"),  # float() reads 100000, the meter meant 1e5 kW
+        ("1-0:1.8.0", "000123.456", "Wh"),
+        ("1-0:32.7.0", "", "V"),
+        ("0-0:96.8.0", "12", "s"),
+        ("1-0:1.7.0", "1", "kW "),  # a unit units.normalise does not know is still a unit
+    ],
+)
+def test_a_text_value_that_carries_a_unit_is_refused(
+    fmt: str, obis: str, value: str, unit: str
+) -> None:
+    """Review of issue 12, item 1, defense in depth: a unit promises a number.
+
+    Whatever decoder let a text through with a unit, the gate refuses it, naming the register,
+    so no sensor float()s it (``"1e5"`` with W would read 100000 W).
+    """
+    with pytest.raises(ImplausibleError) as caught:
+        plausibility.check(message(("1-0:1.7.0", 500, "W"), (obis, value, unit), fmt=fmt))
+    assert obis in str(caught.value)
+    assert "text with a unit" in str(caught.value)
+    # The same text without a unit is an identifier or a status word: it passes.
+    plausibility.check(message((obis, value, None), fmt=fmt))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (10**16, "17 digits"),
+        (10**15 + 1, "16 digits"),
+        (2**64 - 1, "20 digits"),  # the largest A-XDR integer: not exact in a float
+        (1e16, "1e+16"),
+        (-1e17, "-1e+17"),
+    ],
+)
+def test_one_bound_for_every_number(value: float, shown: str) -> None:
+    """Review of issue 12, item 6: the library's gate (ints < 2**64, floats < 1e18) let a
+    unitless 1e16 through, and the integration's guard (1e15) then dropped the whole message.
+    The library's bound is the one bound now: ``MAX_MAGNITUDE`` (1e15)."""
+    assert plausibility.MAX_MAGNITUDE == 1e15
+    with pytest.raises(ImplausibleError) as caught:
+        plausibility.check(message(("1-0:1.7.0", 500, "W"), ("0-0:96.7.21", value, None)))
+    assert "0-0:96.7.21" in str(caught.value)
+    assert shown in str(caught.value)
+
+
+def test_the_scaling_and_the_gate_share_the_voltage_band_and_the_power_bound() -> None:
+    from han.dlms import scaling
+
+    assert scaling.VOLTAGE_BAND is plausibility.VOLTAGE_BAND == (50.0, 300.0)
+    low, high = plausibility.VOLTAGE_BAND
+    plausibility.check(message(("1-0:32.7.0", low, "V"), ("1-0:52.7.0", high, "V")))
+    for unit in ("W", "var", "VA"):
+        plausibility.check(message(("1-0:1.7.0", plausibility.MAX_POWER, unit)))
+        with pytest.raises(ImplausibleError):
+            plausibility.check(message(("1-0:1.7.0", plausibility.MAX_POWER + 1, unit)))

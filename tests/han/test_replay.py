@@ -50,16 +50,39 @@ def test_only_authenticated_titled_messages_are_guarded() -> None:
 def test_counter_must_rise_per_sender() -> None:
     guard = ReplayGuard()
     assert guard.check(Security(TITLE, 10, authenticated=True))
+    # Not yet seen to change: a constant counter (the Stoen envelope's 0) is no replay.
+    assert guard.check(Security(TITLE, 10, authenticated=True))
+    with pytest.raises(ReplayedError, match="went back"):  # lower is refused from anyone
+        guard.check(Security(TITLE, 9, authenticated=True))
+    assert guard.check(Security(TITLE, 11, authenticated=True))  # seen to change from here on
     assert guard.check(Security("0102030405060708", 3, authenticated=True))
-    for counter in (10, 9, 0):
+    for counter in (11, 10, 0):
         with pytest.raises(ReplayedError) as err:
             guard.check(Security(TITLE, counter, authenticated=True))
         assert err.value.code is ErrorCode.REPLAYED
         assert TITLE not in str(err.value)
     assert guard.refused == {TITLE}
-    assert guard.check(Security(TITLE, 11, authenticated=True))
+    assert guard.check(Security(TITLE, 12, authenticated=True))
     assert guard.refused == set()
-    assert guard.counters == {TITLE: 11, "0102030405060708": 3}
+    # Only moving senders are stored: a stored counter is guarded against repeats at once.
+    assert guard.counters == {TITLE: 12}
+    assert guard.check(Security("0102030405060708", 4, authenticated=True))
+    assert guard.counters == {TITLE: 12, "0102030405060708": 4}
+    restarted = ReplayGuard(guard.counters)
+    with pytest.raises(ReplayedError, match="repeated"):
+        restarted.check(Security(TITLE, 12, authenticated=True))
+
+
+def test_a_counter_that_never_changes_is_never_refused_nor_stored() -> None:
+    """The Stoen envelope's counter is 0 in every capture (review of issue 12, item 3)."""
+    guard = ReplayGuard()
+    for _ in range(5):
+        assert guard.check(Security(TITLE, 0, authenticated=True))
+    assert guard.counters == {}
+    assert guard.refused == set()
+    # After a restart (nothing stored) the same holds.
+    restarted = ReplayGuard(guard.counters)
+    assert restarted.check(Security(TITLE, 0, authenticated=True))
 
 
 def test_forget_accepts_a_reset_counter() -> None:
@@ -69,14 +92,19 @@ def test_forget_accepts_a_reset_counter() -> None:
     guard.forget(TITLE)
     assert guard.refused == set()
     assert guard.check(Security(TITLE, 5, authenticated=True))
-    assert guard.counters == {TITLE: 5}
+    assert guard.counters == {}  # not seen to change since the reset
+    assert guard.check(Security(TITLE, 6, authenticated=True))
+    assert guard.counters == {TITLE: 6}
 
 
 def test_state_is_bounded() -> None:
     guard = ReplayGuard(max_senders=3)
     for n in range(5):
         guard.check(Security(f"{n:016X}", 1, authenticated=True))
+        guard.check(Security(f"{n:016X}", 2, authenticated=True))
     assert list(guard.counters) == [f"{n:016X}" for n in (2, 3, 4)]
+    # An evicted sender starts over: its repeat is not refused (it is not known to move).
+    assert guard.check(Security(f"{0:016X}", 2, authenticated=True))
     guard = ReplayGuard()
     for n in range(MAX_SENDERS * 4):
         guard.seed(f"{n:016X}", n)
@@ -92,27 +120,30 @@ def test_decoder_refuses_a_repeated_frame_and_a_lower_counter() -> None:
     decoder = Decoder(KEYS, country="DK")
     wire = [
         dk_frame(DK_COUNTER),
-        dk_frame(DK_COUNTER),  # recorded and played back
         dk_frame(DK_COUNTER + 1),
+        dk_frame(DK_COUNTER + 1),  # recorded and played back
+        dk_frame(DK_COUNTER),
         dk_frame(DK_COUNTER - 5),  # counter went back
         dk_frame(DK_COUNTER + 2),
     ]
     results = [result for frame in wire for result in decoder.feed(frame)]
-    assert codes(results) == ["ok", "replayed", "ok", "replayed", "ok"]
+    assert codes(results) == ["ok", "ok", "replayed", "replayed", "replayed", "ok"]
     assert decoder.replay.counters == {TITLE: DK_COUNTER + 2}
 
 
 def test_a_shared_guard_outlives_the_decoder() -> None:
     """The integration makes a new decoder per connection and keeps one guard per entry."""
     guard = ReplayGuard()
-    assert codes(Decoder(KEYS, replay=guard).feed(dk_frame(DK_COUNTER))) == ["ok"]
-    assert codes(Decoder(KEYS, replay=guard).feed(dk_frame(DK_COUNTER))) == ["replayed"]
-    assert codes(Decoder(KEYS).feed(dk_frame(DK_COUNTER))) == ["ok"]  # a guard of its own
+    first = dk_frame(DK_COUNTER) + dk_frame(DK_COUNTER + 1)
+    assert codes(Decoder(KEYS, replay=guard).feed(first)) == ["ok", "ok"]
+    assert codes(Decoder(KEYS, replay=guard).feed(dk_frame(DK_COUNTER + 1))) == ["replayed"]
+    assert codes(Decoder(KEYS).feed(dk_frame(DK_COUNTER + 1))) == ["ok"]  # a guard of its own
 
 
 def test_bare_apdus_pass_the_guard_too() -> None:
     decoder = Decoder(KEYS)
-    apdu = dk_frame(DK_COUNTER)[11:-3]
+    assert codes(decoder.decode_capture(dk_frame(DK_COUNTER)[11:-3])) == ["ok"]
+    apdu = dk_frame(DK_COUNTER + 1)[11:-3]
     assert codes(decoder.decode_capture(apdu)) == ["ok"]
     assert codes(decoder.decode_capture(apdu)) == ["replayed"]
 

@@ -20,6 +20,8 @@ from custom_components.han_port import const
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
 from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
+from custom_components.han_port.han import plausibility
+from custom_components.han_port.han.model import ImplausibleError, Message
 from custom_components.han_port.repairs import async_create_fix_flow
 from tests.common import Pty
 
@@ -302,3 +304,20 @@ async def test_a_non_finite_total_never_reaches_the_sensor(
     assert coordinator.data.readings[ENERGY].value == 1_000_000
     await push(hass, coordinator, energy(1_000_100))
     assert state(hass, ENERGY) == "1000.1"
+
+
+@pytest.mark.parametrize("value", [10**15, -(10**15), 1e15, 10**15 + 1, 10**16, 1e16, 2**64 - 1])
+def test_the_guard_never_drops_what_the_library_gate_passed(value: float) -> None:
+    """Review of issue 12, item 6: one bound. A unitless 1e16 passed the library's gate and
+    then the guard dropped the whole message; the library decides now, with the same bound."""
+    message = Message("dlms")
+    message.add("0-0:96.7.21", value, None)
+    try:
+        plausibility.check(message)
+    except ImplausibleError:
+        passed = False
+    else:
+        passed = True
+    assert passed is sane_number(value)
+    assert plausibility.MAX_MAGNITUDE == MAX_MAGNITUDE
+    assert const.ENERGY_MAX_POWER == plausibility.MAX_POWER

@@ -373,6 +373,8 @@ async def test_the_last_counter_survives_a_restart_and_a_reset_needs_the_user(
     issues = ir.async_get(hass)
     await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
     await writer.done()
+    # The last frame was written; wait until it was read too (not a fixed time).
+    await wait_for(lambda: sum(coordinator.counters.rejected.values()) >= 5)
     assert coordinator.counters.ok == 0
     assert coordinator.counters.rejected == {"replayed": 5}
     issue = issues.async_get_issue(DOMAIN, issue_id)
@@ -512,8 +514,11 @@ async def test_a_flood_does_not_stall_the_loop(
         assert await hass.config_entries.async_unload(entry.entry_id)
     power = states.of(hass, f"{unique_id}_1-0:1.7.0")
     assert coordinator.counters.ok > 100, coordinator.counters
+    # The gate is the CPU time this process spent on other callbacks while the timer waited.
+    # Wall-clock lateness also counts the time the OS ran other processes (2 shared cores):
+    # generous, it only catches a loop that hangs (a blocking read, a sleep on the loop).
     assert probe.worst_busy <= 0.1, (probe.worst_busy, probe.worst)
-    assert probe.worst <= 1.0, (probe.worst_busy, probe.worst)  # even on a loaded machine
+    assert probe.worst <= 5.0, (probe.worst_busy, probe.worst)
     # At most one write per PUBLISH_MIN_INTERVAL (plus the last one, when data stops).
     assert 2 <= len(power) - 1 <= elapsed / coordinator.timings.publish_min_interval + 2
     states.energy_never_backwards(hass)
@@ -549,10 +554,16 @@ async def test_a_stalled_meter_keeps_the_port_open(
     assert coordinator.reader.state == "silent"
     assert coordinator.reader.connected
     assert "the port is open, but the meter sends nothing" in caplog.text
-    # It resumes: the very first frame is read (the port never closed), at once.
+    # It resumes: the very first frame is read (the port never closed), at once: on the open
+    # port, without a reconnect or a back-off wait (what "at once" means; no wall-clock
+    # limit, which a loaded machine can exceed).
+    ok = coordinator.counters.ok
     await pty.write(p1_with("1-0:1.7.0", "00.321*kW"))
-    await wait_for(lambda: value(hass, power) == "321", limit=0.5)
+    await wait_for(lambda: value(hass, power) == "321")
+    assert coordinator.counters.ok == ok + 1
     assert coordinator.counters.reconnects == 0
+    assert coordinator.counters.open_failures == 0
+    assert coordinator.reader.connected
     assert coordinator.reader.backoff == coordinator.timings.backoff_start
 
 
@@ -631,8 +642,8 @@ async def test_item2_dlms_inner_header_does_not_lock_the_reader(
     writer = Writer(pty, [AT_FRAME[1:], *[AT_FRAME] * 6])
     await writer.done()
     coordinator = entry.runtime_data
-    await asyncio.sleep(0.2)
-    assert coordinator.counters.ok >= 5
+    # Every whole frame decodes (the cut one before them says nothing): wait for all six.
+    await wait_for(lambda: coordinator.counters.ok == 6)
     assert "wrong_key" not in coordinator.counters.rejected
 
 
@@ -643,5 +654,4 @@ async def test_item3_slash_in_binary_data_does_not_starve_hdlc_in_auto(
     entry = await setup(hass, pty.path, "kamstrup", **{CONF_PROFILE: "auto"})
     writer = Writer(pty, [KAMSTRUP_SLASH[100:], *[KAMSTRUP_SLASH] * 6])
     await writer.done()
-    await asyncio.sleep(0.2)
-    assert entry.runtime_data.counters.ok >= 5
+    await wait_for(lambda: entry.runtime_data.counters.ok == 6)  # every whole frame

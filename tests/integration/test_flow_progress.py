@@ -152,7 +152,11 @@ async def test_telling_gives_up_when_nobody_fetches(hass: HomeAssistant) -> None
     with patch(DETECT, side_effect=answer(Detection(Outcome.NOTHING), 0)):
         result = await start(hass, PORT)
         await hass.async_block_till_done()
-        await asyncio.sleep(0.15)
+        # Until the telling has given up (its task ends), however long a loaded machine takes.
+        flow = hass.config_entries.flow._progress[result["flow_id"]]
+        assert flow._renotify_task is not None
+        await asyncio.wait_for(flow._renotify_task, 10)
+        await hass.async_block_till_done()
     flow_events = [e for e in events if e.data["flow_id"] == result["flow_id"]]
     # Home Assistant's own event (the one a late dialog misses), then one per delay.
     assert len(flow_events) == 1 + len(flow_detect.RENOTIFY_DELAYS)

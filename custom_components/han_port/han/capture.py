@@ -46,7 +46,7 @@ RAW_CAP: Final = 4096
 #: What a snapshot shows instead of a meter id or system title.
 REDACTED: Final = "**REDACTED**"
 #: Verdict of a frame that continues a message not complete yet.
-PARTIAL: Final = "partial"
+VERDICT_PARTIAL: Final = "partial"
 OK: Final = "ok"
 
 
@@ -158,7 +158,7 @@ def _frame_json(frame: Captured) -> dict[str, Any]:
         "cut": len(frame.wire) < frame.size,
     }
     if result is None:
-        out["verdict"] = PARTIAL
+        out["verdict"] = VERDICT_PARTIAL
     elif isinstance(result, Rejected):
         out["verdict"] = result.code.value
         out["detail"] = str(result.error)[:200]

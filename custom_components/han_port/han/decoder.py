@@ -15,8 +15,8 @@ from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, st
 from .dlms.raw import RawApduFramer
 from .framing import Frame, FrameKind
 from .model import (
+    KEY_ERRORS,
     AuthenticationError,
-    ErrorCode,
     HanError,
     Keys,
     MalformedError,
@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     from .capture import FrameCapture
     from .framing import Framer
 
-_KEY_CODES = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
 _DLMS = (FrameKind.HDLC, FrameKind.MBUS)
 #: ``Message.format`` of what the DLMS session decodes.
 _DLMS_FORMAT = "dlms"
+_ABANDONED = "a DLMS message whose last segment never came (the next message began)"
 
 
 class Decoder:
@@ -126,6 +126,7 @@ class Decoder:
                     result: Result | None = Rejected(item.kind, TruncatedError(LOST), item.size)
                 else:
                     result = self.decode_frame(item)
+                    self._report_abandoned(out)
                 # A DLMS frame that leaves its message open (a first segment or GBT block).
                 self._open = (
                     item if result is None and item.payload and item.kind in _DLMS else None
@@ -139,7 +140,7 @@ class Decoder:
                     reader.verdict(item.kind, good=isinstance(result, Message))
                 if (
                     isinstance(result, Rejected)
-                    and result.code in _KEY_CODES
+                    and result.code in KEY_ERRORS
                     and not item.checked
                     and not proven
                 ):
@@ -156,6 +157,11 @@ class Decoder:
                 self._open = None
             self._release(out, None)
         return out
+
+    def _report_abandoned(self, out: list[Result]) -> None:
+        """Count the messages whose last part never came (a new one started over)."""
+        for kind, size in self._dlms.abandoned():
+            self._release(out, Rejected(kind, TruncatedError(_ABANDONED), size))
 
     def setup_commands(self) -> list[bytes]:
         """Bytes to write once after opening the port: a wired meter needs none."""
@@ -261,13 +267,18 @@ class Decoder:
         return self.feed(data, final=True)
 
     def _decode_apdu(self, data: bytes) -> list[Result]:
+        result: Result
         try:
             message = self._dlms.decode_apdu(data)
-            if message is not None:
+            if message is None:
+                result = Rejected(FrameKind.APDU, TruncatedError("incomplete APDU"), len(data))
+            else:
                 plausibility.check(message)
                 self.replay.check(message.security)
+                result = message
         except HanError as err:
-            return [Rejected(FrameKind.APDU, err, len(data))]
-        if message is None:
-            return [Rejected(FrameKind.APDU, TruncatedError("incomplete APDU"), len(data))]
-        return [message]
+            result = Rejected(FrameKind.APDU, err, len(data))
+        out: list[Result] = []
+        self._report_abandoned(out)
+        out.append(result)
+        return out

@@ -36,6 +36,11 @@ class ErrorCode(StrEnum):
     REPLAYED = "replayed"
 
 
+#: Rejections that say the keys are missing or wrong (not that a frame was damaged): the
+#: decoder holds them back on an unproven line, the integration asks for the keys again.
+KEY_ERRORS = frozenset({ErrorCode.NO_KEY, ErrorCode.WRONG_KEY, ErrorCode.AUTH_FAILED})
+
+
 class HanError(Exception):
     """Base class of every decoding error. ``code`` says which kind it is."""
 

@@ -414,7 +414,10 @@ def decrypt_stoen(payload: bytes, keys: Keys) -> Decrypted:
     nl = payload.find(b"\n", start)
     ident = payload[start:nl].removesuffix(b"\r")
     counter = int.from_bytes(payload[header.sc_pos + 1 : header.sc_pos + 5], "big")
-    # The Stoen frame counter is 0 in every capture: it cannot protect against replays.
+    # The Stoen frame counter is 0 in every capture: it cannot protect against replays. The
+    # message still names its sender (the configured or framed title, if any): the replay
+    # guard refuses a repeated counter only from a sender seen to change it (replay.py), so
+    # a constant 0 never refuses a frame, and a counter that rises is guarded.
     security = Security(title.hex().upper() if title else None, counter, opened.authenticated)
     telegram = ident + b"\r\n\r\n" + _stoen_text(opened)
     return Decrypted(telegram, opened.verified, security, opened.notes)

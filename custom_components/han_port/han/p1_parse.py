@@ -129,8 +129,16 @@ def _unit(unit: str) -> tuple[str | None, int]:
     return unit, 0
 
 
-class _TooManyDigits(Exception):  # noqa: N818 - internal signal, turned into ImplausibleError
+class _NotAReading(Exception):  # noqa: N818 - internal signal, turned into ImplausibleError
+    """A value group no register can hold; ``why`` says what it is."""
+
+    why = "a value with a unit that is not a decimal number"
+
+
+class _TooManyDigits(_NotAReading):
     """A number with more significant digits than any register holds."""
+
+    why = f"a number with more than {_MAX_DIGITS} digits"
 
 
 def _bounded(text: str) -> None:
@@ -174,7 +182,9 @@ def _value(group: str, kind: int) -> tuple[Value, str | None]:
     if star >= 0:
         base, exp = _unit(group[star + 1 :])
         number = _decimal(group[:star], exp)
-        return (group[:star] if number is None else number), base
+        if number is None:  # nan, 1e5, 0x10: a unit promises a decimal (see TelegramParser)
+            raise _NotAReading
+        return number, base
     if not group:
         return (None if kind in (_INT, _NUMBER) else ""), None
     if kind in (_INT, _NUMBER):
@@ -289,7 +299,7 @@ def _parse_line(
                 exp -= len(number) - dot - 1
             value = digits * _POW10[exp] if exp >= 0 else digits / _POW10[-exp]
         except (ValueError, IndexError):
-            value = number
+            raise _NotAReading from None
         return Reading(obis, value, unit), None, True
     body = line[paren + 1 :]
     body = body.removesuffix(")")
@@ -304,7 +314,7 @@ def _parse_line(
         base, exp = _unit(groups[5])
         amount = _decimal(groups[6], exp)
         if amount is None:
-            return None, None, True
+            raise _NotAReading
         return Reading(obis, amount, base), None, True
     if len(groups) > 1 and _is_timestamp(groups[0]):
         # M-Bus reading or a peak with its capture time: the value is the second group, the
@@ -368,9 +378,14 @@ class TelegramParser:
         """Parse one P1 telegram (``/`` through the footer) into a Message.
 
         Lines that do not parse are skipped; a telegram with no readable line at all raises
-        MalformedError; a number longer than any register holds raises ImplausibleError
-        naming the register. The CRC is not checked here (the framer or the caller does
-        that). The telegram ends at the '!' that starts a line (an ident line may hold one).
+        MalformedError. A number longer than any register holds, or a ``value*unit`` group
+        whose value is not a plain decimal (``nan``, ``inf``, ``1e5``, ``0x10``, empty),
+        raises ImplausibleError naming the register: the line is well formed and the CRC
+        vouches for it, so it is the value that is impossible, as a NaN in a DLMS frame is.
+        Keeping the text (as before) let it past the plausibility gate, which bounds numbers
+        only, and a sensor float()ed ``1e5`` to 100000 W where the meter meant 1e5 kW.
+        The CRC is not checked here (the framer or the caller does that). The telegram ends
+        at the '!' that starts a line (an ident line may hold one).
         """
         text = data.decode("latin-1")
         start = text.find("/")
@@ -396,10 +411,10 @@ class TelegramParser:
                 continue
             try:
                 reading, clock, cacheable = _parse_line(line, zones)
-            except _TooManyDigits:
+            except _NotAReading as signal:
                 info = _obis(line[: line.find("(")])
                 register = info[0] if info else line[:24]
-                msg = f"{register}: a number with more than {_MAX_DIGITS} digits is not a reading"
+                msg = f"{register}: {signal.why} is not a reading"
                 raise ImplausibleError(msg) from None
             except (ValueError, OverflowError):  # not expected: refuse the telegram, typed
                 msg = "a P1 data line could not be read"

@@ -11,15 +11,24 @@ It works on any ``Message`` (wired DLMS and P1, wireless M-Bus) because it only 
 normalised units the library produces (``units.normalise``) and, for unitless power factors,
 at the OBIS code. The bounds, and why:
 
-* every number finite (no NaN, no infinity) and of a size a meter register can hold
-  (an integer below 2**64, the largest A-XDR integer; a float below 1e18);
-* voltage (V) 50-300 V per phase: the band mains voltage lives in, 120 V to 230 V +15 %.
+* every number finite (no NaN, no infinity) and at most ``MAX_MAGNITUDE`` (1e15) in size,
+  integer or float, with or without a unit. This is the one bound for numbers: the
+  integration publishes what passes here and its guard must never drop it (its
+  ``sane_number`` uses the same bound). Why 1e15: every integer up to it is exact as a float
+  (below 2**53; Home Assistant states and JSON are floats), 15 significant digits are what a
+  float keeps exactly (and what a P1 register holds, ``p1_parse._MAX_DIGITS``), and the largest
+  register in any capture is 1.4e9 (varh, nordic.jsonl gh216-1): six orders of margin. A-XDR
+  integers reach 2**64, but no meter register does;
+* voltage (V) ``VOLTAGE_BAND``, 50-300 V per phase: the band mains voltage lives in, 120 V
+  to 230 V +15 %. The DLMS scaling picks between a maker's two documented voltage
+  resolutions by the same band (``dlms.scaling``).
   Below 10 V is a phase the meter does not see (meters report 0 V for it: amshan's Kaifa
   3-wire list 2, Netz NÖ single-phase L2/L3); 10-50 V is what a missing or doubled scaler makes
   of a real voltage (23.4 V for 234 V, amsreader#782) and is refused;
 * current (A) below 1000 A in magnitude (the largest CT meter in our captures reads ~910 A,
   nordic.jsonl gh216-1), signed currents allowed;
-* power (W, var, VA) below 1 MW in magnitude, total or per phase;
+* power (W, var, VA) at most ``MAX_POWER`` (1 MW) in magnitude, total or per phase (the
+  integration's energy guard holds a rise faster than that average power, too);
 * energy (Wh, varh, VAh) below 1e12: a site within the power bound running flat out for a
   century registers 8.8e11 Wh, and 1e12 Wh is also past any 8- or 9-digit kWh register
   (1e11-1e12 Wh); 1e9 Wh (a million kWh) is an ordinary commercial counter. Counters are not
@@ -32,7 +41,10 @@ at the OBIS code. The bounds, and why:
 * sub-meter volumes (m³) and heat (GJ) below 1e9 in magnitude (an 8-digit register and then
   some); a water meter's register may dip below zero after backflow (wmbus.jsonl
   wmbusmeters-waterstarm-50496629-mode5: -0.001 m³);
-* text (ids, clocks, messages) at most 4096 characters (a DSMR text message is 1024).
+* text (ids, clocks, messages) at most 4096 characters (a DSMR text message is 1024), and
+  without a unit: a unit promises a number, and a text that carries one (``"nan"`` W, ``"1e5"``
+  W) is what a decoder made of a value it could not read. The P1 parser refuses those itself;
+  this is the second line, for any decoder.
 """
 
 from __future__ import annotations
@@ -46,19 +58,23 @@ from .obis import phase_code
 if TYPE_CHECKING:
     from .model import Message, Reading
 
-MAX_INTEGER = 2**64
-MAX_FLOAT = 1e18
+#: The largest magnitude of any number (see above): exact in a float, 15 digits.
+MAX_MAGNITUDE = 1e15
+#: Plausible voltages per phase (V), used by the DLMS scaling to pick a resolution too.
+VOLTAGE_BAND = (50.0, 300.0)
+#: The largest plausible power (W, var, VA), total or per phase.
+MAX_POWER = 1e6
 MAX_TEXT = 4096
 #: Below this a voltage is a phase the meter does not see (reported as 0 V or a few volts).
 DEAD_PHASE = 10.0
 
 #: Normalised unit -> (lowest, highest) plausible value.
 _BOUNDS: dict[str, tuple[float, float]] = {
-    "V": (50.0, 300.0),
+    "V": VOLTAGE_BAND,
     "A": (-1000.0, 1000.0),
-    "W": (-1e6, 1e6),
-    "var": (-1e6, 1e6),
-    "VA": (-1e6, 1e6),
+    "W": (-MAX_POWER, MAX_POWER),
+    "var": (-MAX_POWER, MAX_POWER),
+    "VA": (-MAX_POWER, MAX_POWER),
     "Wh": (0.0, 1e12),
     "varh": (0.0, 1e12),
     "VAh": (0.0, 1e12),
@@ -89,15 +105,18 @@ def check(message: Message) -> None:
             if bounds is not None and bounds[0] <= value <= bounds[1]:  # type: ignore[operator]
                 continue
             _number(reading, value, scaled=scaled)  # type: ignore[arg-type]
-        elif kind is str and len(value) > MAX_TEXT:  # type: ignore[arg-type]
-            _refuse(reading, f"text of {len(value)} characters")  # type: ignore[arg-type]
+        elif kind is str:
+            if reading.unit is not None:
+                _refuse(reading, f"text with a unit ({reading.unit})")
+            if len(value) > MAX_TEXT:  # type: ignore[arg-type]
+                _refuse(reading, f"text of {len(value)} characters")  # type: ignore[arg-type]
 
 
 def _number(reading: Reading, value: float, *, scaled: bool) -> None:
     if type(value) is int:
-        if not -MAX_INTEGER < value < MAX_INTEGER:
+        if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
             _refuse(reading, f"a number of {len(str(abs(value)))} digits")
-    elif not math.isfinite(value) or abs(value) >= MAX_FLOAT:
+    elif not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
         _refuse(reading, f"{value!r}")
     unit = reading.unit
     bounds = _BOUNDS.get(unit) if unit is not None else None

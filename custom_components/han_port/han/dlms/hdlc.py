@@ -45,6 +45,34 @@ def _addresses(buf: bytes, pos: int, limit: int) -> int:
     return _address_end(buf, dst_end, limit)
 
 
+# -- Frames that went through a line-end translation -----------------------------------------
+# The OSS "brikken" dongle (Norway) turns every 0x0A into 0x0D 0x0A, as a text terminal's LF to
+# CR LF translation would (hass-AMS's oss_brikken option; nordic.jsonl hassams-aidon-oss-10sec
+# and -hourly, captured by a reader that stops after the declared length, so the last bytes -
+# the FCS - and the closing flag are not in the captures). Such a frame fails where it stands;
+# with every 0x0D before a 0x0A removed it is the meter's frame again. It is trusted when:
+# * at least one inserted 0x0D lies inside the frame (else it is not a translated frame),
+# * the header check sequence (HCS) verifies on the restored header, and
+# * the restored frame check sequence (FCS) verifies; or the FCS is missing and the
+#   information field is one complete APDU (an unsegmented data-notification whose body
+#   fills it exactly, by a strict A-XDR parse, or a general-glo-ciphering APDU of exactly its
+#   declared length, whose tag or strict parse the session checks), where the FCS is missing
+#   - because the capture ends exactly where it would start (the two real captures), or
+#   - because the next frame's flag stands there, on a line where a restored frame has
+#     already proved itself (``HdlcFramer.translating``). Elsewhere that is no evidence: a
+#     frame that merely holds two 0D 0A pairs (a Danish frame's ciphertext) and one flipped
+#     bit has, with both 0x0D removed, its own closing flag right there, and was handed on
+#     (``auth_failed`` instead of ``checksum``; a plain list could even parse).
+# There is no capture of this dongle with its FCS, so whether it sends one is unknown; both
+# cases are handled. Cost: a failed candidate is looked at only within its declared length,
+# and restored in full only once its restored header's HCS verifies (64 KB of
+# ``7E A0 20 0D 0A`` took ~1.5 s when every candidate copied and walked 4 KB).
+
+#: Wire bytes that hold any restored header (flag, format, length, two 4-byte addresses,
+#: control, HCS: 14 bytes), even with every byte translated (28), and then some.
+_HEAD_WIRE = 32
+
+
 class HdlcFramer:
     """Find HDLC frames; verify HCS and FCS; report the segmentation bit."""
 
@@ -52,12 +80,18 @@ class HdlcFramer:
     start_bytes = b"\x7e"
     max_size = MAX_FRAME
 
+    def __init__(self) -> None:
+        """A framer for one line; it learns whether the line translates line ends."""
+        #: A restored (line-end translated) frame proved itself on this line: its FCS
+        #: verified, or it was one whole APDU at the end of a capture.
+        self.translating = False
+
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for a frame whose opening flag is ``buf[start]``."""
         result = self._scan(buf, start, final=final)
         status = result.status
-        if status in _FAILED and buf.find(b"\r\n", start, start + 2 * MAX_FRAME) >= 0:
-            translated = _scan_crlf(buf, start, final=final)
+        if status in _FAILED:
+            translated = self._scan_crlf(buf, start, final=final)
             if translated is not None:
                 return translated
         if status is not ScanStatus.NEED_MORE or not final:
@@ -123,56 +157,52 @@ class HdlcFramer:
         )
         return Scan(ScanStatus.FRAME, end, frame)
 
-
-# -- Frames that went through a line-end translation -----------------------------------------
-# The OSS "brikken" dongle (Norway) turns every 0x0A into 0x0D 0x0A, as a text terminal's LF to
-# CR LF translation would (hass-AMS's oss_brikken option; nordic.jsonl hassams-aidon-oss-10sec
-# and -hourly, captured by a reader that stops after the declared length, so the last bytes -
-# the FCS - and the closing flag are not in the captures). Such a frame fails where it stands;
-# with every 0x0D before a 0x0A removed it is the meter's frame again. It is trusted when:
-# * at least one inserted 0x0D lies inside the frame (else it is not a translated frame),
-# * the header check sequence (HCS) verifies on the restored header, and
-# * the restored frame check sequence (FCS) verifies; or, when the FCS is missing (the bytes
-#   end, or the next frame's flag comes, exactly where it would start), the information field
-#   is one complete APDU: an unsegmented data-notification whose body fills it exactly
-#   (strict A-XDR parse), or a general-glo-ciphering APDU of exactly its declared length,
-#   whose tag (or strict parse) the session checks. There is no capture of this dongle with
-#   its FCS, so whether it sends one is unknown; both cases are handled.
-
-
-def _scan_crlf(buf: bytes, start: int, *, final: bool) -> Scan | None:
-    """A frame at ``buf[start]`` whose 0x0A bytes were sent as 0x0D 0x0A; None if it is not."""
-    raw = buf[start : start + 2 * MAX_FRAME]
-    restored = raw.replace(b"\r\n", b"\n")
-    cuts = _cuts(raw)  # where, in ``restored``, each removed 0x0D stood
-    size = len(restored)
-    if size < 3 or restored[1] & 0xF0 != 0xA0:
-        return None
-    fmt = restored[1]
-    length = ((fmt & 0x07) << 8) | restored[2]
-    end = 1 + length  # index of the closing flag
-    if length < _MIN_LENGTH or not cuts or cuts[0] >= end - 2:
-        return None
-    src_end = _addresses(restored, 3, min(size, end))
-    header_end = src_end + 1
-    if src_end < 0 or header_end + 4 > end:
-        return None  # also: a translated frame always has an information field
-    hcs = restored[header_end] | (restored[header_end + 1] << 8)
-    if crc16_x25(restored[1:header_end]) != hcs:
-        return None
-    if size >= end:
-        fcs = restored[end - 2] | (restored[end - 1] << 8)
-        if crc16_x25(restored[1 : end - 2]) == fcs:
-            return _frame(restored, start, cuts, end, header_end, fmt, length)
-    elif not final:
-        return NEED_MORE  # the FCS may still come
-    body_end = end - 2
-    if size < body_end or (size > body_end and restored[body_end] != FLAG):
-        return None  # cut off, or a wrong FCS
-    info = restored[header_end + 2 : body_end]
-    if fmt & _SEGMENT_BIT or not _one_apdu(info):
-        return None
-    return _frame(restored, start, cuts, body_end, header_end, fmt, length)
+    def _scan_crlf(self, buf: bytes, start: int, *, final: bool) -> Scan | None:
+        """A frame at ``buf[start]`` whose 0x0A bytes were sent as 0x0D 0x0A; None if not."""
+        size = len(buf)
+        if size - start < 4:
+            return None
+        fmt = buf[start + 1]
+        if fmt & 0xF0 != 0xA0:
+            return None
+        low = 0x0A if buf[start + 2 : start + 4] == b"\r\n" else buf[start + 2]
+        length = ((fmt & 0x07) << 8) | low
+        end = 1 + length  # index of the closing flag in the restored frame
+        # Restored, the frame with its closing flag is end + 1 bytes; translated, at most twice.
+        stop = min(size, start + 2 * (end + 1))
+        if length < _MIN_LENGTH or buf.find(b"\r\n", start, stop) < 0:
+            return None
+        head = buf[start : min(stop, start + _HEAD_WIRE)].replace(b"\r\n", b"\n")
+        src_end = _addresses(head, 3, min(len(head), end))
+        header_end = src_end + 1
+        if src_end < 0 or header_end + 4 > end or header_end + 2 > len(head):
+            return None  # also: a translated frame always has an information field
+        hcs = head[header_end] | (head[header_end + 1] << 8)
+        if crc16_x25(head[1:header_end]) != hcs:
+            return None
+        raw = buf[start:stop]
+        restored = raw.replace(b"\r\n", b"\n")
+        cuts = _cuts(raw)  # where, in ``restored``, each removed 0x0D stood
+        if not cuts or cuts[0] >= end - 2:
+            return None
+        size = len(restored)
+        if size >= end:
+            fcs = restored[end - 2] | (restored[end - 1] << 8)
+            if crc16_x25(restored[1 : end - 2]) == fcs:
+                self.translating = True
+                return _frame(restored, start, cuts, end, header_end, fmt, length)
+        elif not final:
+            return NEED_MORE  # the FCS may still come
+        body_end = end - 2
+        if size < body_end:
+            return None  # cut off
+        if size > body_end and (not self.translating or restored[body_end] != FLAG):
+            return None  # a wrong FCS, unless this line's frames are known to come without
+        info = restored[header_end + 2 : body_end]
+        if fmt & _SEGMENT_BIT or not _one_apdu(info):
+            return None
+        self.translating = True
+        return _frame(restored, start, cuts, body_end, header_end, fmt, length)
 
 
 def _cuts(raw: bytes) -> list[int]:

@@ -29,12 +29,10 @@ from .axdr import (
     TAG_VISIBLE_STRING,
     ScalerUnit,
 )
+from .scaling import ISKRA, KAIFA, UNIT_NAMES
 
 if TYPE_CHECKING:
     from .shape import ElementType
-
-KAIFA = "Kaifa"
-ISKRA = "Iskraemeco"
 
 _TEXT = frozenset((TAG_OCTET_STRING, TAG_VISIBLE_STRING))
 _U8 = frozenset((TAG_UINT8,))
@@ -44,8 +42,9 @@ _COUNTER = frozenset((TAG_UINT32, TAG_UINT64))  # Kaifa SE sends its counters as
 _SWITCH = frozenset((TAG_ENUM, TAG_BOOLEAN))
 _CLOCK = frozenset((TAG_OCTET_STRING, TAG_DATE_TIME))
 
-# DLMS unit enumeration (Blue Book): W, var, Wh, varh, A, V.
-_W, _VAR, _WH, _VARH, _A, _V = 27, 29, 30, 32, 33, 35
+# DLMS unit enumeration (Blue Book, ``scaling.UNIT_NAMES``): W, var, Wh, varh, A, V.
+_UNIT_CODES = {name: code for code, name in UNIT_NAMES.items()}
+_W, _VAR, _WH, _VARH, _A, _V = (_UNIT_CODES[u] for u in ("W", "var", "Wh", "varh", "A", "V"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..plausibility import VOLTAGE_BAND  # noqa: TID252
 from ..units import normalise  # noqa: TID252
 
 if TYPE_CHECKING:
@@ -75,8 +76,8 @@ def _classify(code: bytes) -> tuple[str | None, str]:
     return None, ""
 
 
-#: Voltage bands of the two resolutions a maker may use without saying which (see below).
-VOLTAGE_BAND = (50.0, 300.0)
+# VOLTAGE_BAND (the plausibility gate's): where a voltage of the right resolution lands, for
+# a maker that may use either of two without saying which (see below).
 #: Model families whose default resolutions differ within one maker (from the model string).
 _MODEL_FAMILIES = ("E360", "E450", "E570", "AM550")
 

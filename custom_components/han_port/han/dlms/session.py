@@ -33,6 +33,7 @@ from ..model import (  # noqa: TID252
     WrongKeyError,
 )
 from .apdu import (
+    LLC_HEADERS,
     TAG_DATA_NOTIFICATION,
     TAG_GBT,
     TAG_GLO_CIPHERING,
@@ -59,6 +60,20 @@ _KEY_LEN = 16
 _SC_AUTH = 0x10
 _SC_ENC = 0x20
 _MBUS_LAST = 0x10
+#: Abandoned messages remembered until ``abandoned()`` is asked (the decoder asks per frame).
+MAX_ABANDONED = 16
+_APDU_TAGS = frozenset((TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, TAG_GBT))
+
+
+def _starts_message(payload: bytes) -> bool:
+    """Whether an HDLC information field begins a message: an LLC header, then an APDU tag.
+
+    A later segment carries the APDU's middle, which starts with any byte; it passes for a
+    beginning only when its first four bytes happen to be ``E6 E7 00`` or ``E6 E6 00`` and
+    one of three tags (3 in 2**32 for random ciphertext). A first segment without the LLC
+    header (not seen in any capture) is not recognised, and is appended as before.
+    """
+    return payload[:3] in LLC_HEADERS and len(payload) > 3 and payload[3] in _APDU_TAGS
 
 
 class _Parts:
@@ -113,20 +128,40 @@ class DlmsSession:
         self._mbus = _Parts()
         self._gbt = _Parts()
         self._gbt.next = 1
+        self._kind = FrameKind.APDU
+        self._abandoned: list[tuple[FrameKind, int]] = []
         #: The body layouts this meter has sent (bounded; read with one ``struct`` call).
         self.layouts = LayoutCache()
 
     def reset(self) -> None:
-        """Forget partial messages (after a reconnect)."""
+        """Forget partial messages (after a reconnect), without reporting them."""
         self._hdlc.clear()
         self._mbus.clear()
         self._gbt.clear()
         self._gbt.next = 1
         self._mbus.next = 0
 
+    def abandoned(self) -> list[tuple[FrameKind, int]]:
+        """Messages given up since the last call: (frame kind, bytes on the wire) each.
+
+        A message is given up when the first part of another one arrives before its last
+        part did (a lost HDLC segment, M-Bus segment or GBT block): the new one starts over,
+        and the old one is reported here so the caller counts it (``truncated``).
+        """
+        found, self._abandoned = self._abandoned, []
+        return found
+
+    def _abandon(self, parts: _Parts) -> None:
+        """Drop a message whose last part never came, and remember that it was dropped."""
+        if parts:
+            if len(self._abandoned) < MAX_ABANDONED:
+                self._abandoned.append((self._kind, parts.size))
+            parts.clear()
+
     # -- frames ---------------------------------------------------------------------
     def push_frame(self, frame: Frame) -> Message | None:
         """Add one verified frame; return a message once one is complete."""
+        self._kind = frame.kind
         if frame.kind is FrameKind.HDLC:
             return self._push_hdlc(frame)
         if frame.kind is FrameKind.MBUS:
@@ -138,10 +173,13 @@ class DlmsSession:
 
     def decode_apdu(self, data: bytes) -> Message | None:
         """Decode a bare APDU, with or without the LLC header."""
+        self._kind = FrameKind.APDU
         return self._apdu(bytes(data), len(data))
 
     def _push_hdlc(self, frame: Frame) -> Message | None:
         parts = self._hdlc
+        if parts and _starts_message(frame.payload):
+            self._abandon(parts)  # its last segment was lost: this one starts over
         if frame.segmented:
             if not frame.payload:
                 parts.clear()
@@ -166,7 +204,7 @@ class DlmsSession:
         parts = self._mbus
         sequence = ci & 0x0F
         if sequence == 0:
-            parts.clear()
+            self._abandon(parts)
         elif sequence != parts.next or not parts:
             parts.clear()
             msg = "M-Bus segment out of sequence"
@@ -205,7 +243,7 @@ class DlmsSession:
         block = parse_gbt(data)
         parts = self._gbt
         if block.number == 1:
-            parts.clear()
+            self._abandon(parts)
         elif block.number != parts.next or not parts:
             parts.clear()
             parts.next = 1
@@ -320,13 +358,20 @@ class DlmsSession:
         return self._title(title) + counter
 
     def _strict(self, plain: bytes, size: int, title: bytes, *, note: str | None) -> Message:
-        """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key)."""
+        """Accept a plaintext no tag vouches for only if it parses completely (else: wrong key).
+
+        Only the strict A-XDR parse speaks about the key: with a wrong EK the plaintext is
+        noise, which ends short, runs long or holds no valid tag. Once it parses exactly, the
+        key is right, and what the list layer says (``unknown_layout`` for a shape no layout
+        has, ``unsupported``) passes through unchanged: a user with the right key is never
+        told to change it.
+        """
         try:
             notification = parse_notification(plain, strict=True, layouts=self.layouts)
-            message = self._notification(notification, size, title)
         except HanError:
             msg = "decrypted data does not parse: the encryption key (EK) is probably wrong"
             raise WrongKeyError(msg) from None
+        message = self._notification(notification, size, title)
         if note:
             message.notes.append(note)
         return message

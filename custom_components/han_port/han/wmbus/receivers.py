@@ -32,9 +32,9 @@ from .link import (
     strip_format_a,
     strip_format_b,
 )
+from .telegram import FORMAT
 from .tpl import TPL_CIS
 
-FORMAT = "wmbus"
 MAX_LINE = 1100  # 255-byte frame with CRCs = 580 hex digits, plus prefixes and RSSI
 MAX_BUFFER = 4096
 _HEX = frozenset(b"0123456789abcdefABCDEF")
