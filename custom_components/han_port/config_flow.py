@@ -64,6 +64,7 @@ from .flow_options import HanPortOptionsFlow
 from .flow_summary import async_confirm_placeholders
 from .han.profiles import KeyNeed
 from .naming import meter_title
+from .ports import port_label
 
 if TYPE_CHECKING:
     from homeassistant.helpers.service_info.usb import UsbServiceInfo
@@ -109,7 +110,9 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
             return await self._async_show_user()
         if not str(user_input.get(CONF_PORT) or "").strip():
             return await self._async_show_user({CONF_PORT: "no_port"})
-        self._data[CONF_PORT] = await async_stable_port(self.hass, user_input[CONF_PORT])
+        self._data[CONF_PORT] = await async_stable_port(
+            self.hass, user_input[CONF_PORT], self._data.get(CONF_PORT)
+        )
         return await self.async_step_meter()
 
     async def _async_show_user(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
@@ -134,7 +137,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         )
         self._abort_if_unique_id_configured(reload_on_update=False)
         self._data[CONF_PORT] = port
-        name = discovery_info.description or discovery_info.manufacturer or port
+        name = discovery_info.description or discovery_info.manufacturer or port_label(port)
         self.context["title_placeholders"] = {"name": name}
         return await self.async_step_usb_confirm()
 
@@ -309,12 +312,16 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
             self._data[CONF_EK], self._data[CONF_AK] = self._data[CONF_AK], self._data[CONF_EK]
         meter = message.meter
         meter_id = self._data.get(CONF_METER_ID) or meter.meter_id
-        unique_id = meter_id or meter.system_title or port
+        # A meter without an id is known by its port: the label, never a URL's secrets. The
+        # label of a path or a URL without secrets is the port itself (the unique id of
+        # entries made before).
+        label = port_label(port)
+        unique_id = meter_id or meter.system_title or label
         # The system title stays out of the title (diagnostics redact it, the title is shown).
         # Without maker or model the title starts with the profile's name, in HA's language.
         profile = replace(self._profile, name=self._texts.profile_name(self._profile))
         title = meter_title(
-            meter, profile, meter_id=meter_id, port="" if meter.system_title else port
+            meter, profile, meter_id=meter_id, port="" if meter.system_title else label
         )
         self._found = _Found(str(unique_id), title)
 

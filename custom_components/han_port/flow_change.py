@@ -126,7 +126,9 @@ class ChangingFlow(DetectingFlow):
             errors = parse_keys(user_input, data)
             if not errors:
                 self._data = data
-                self._data[CONF_PORT] = await async_stable_port(self.hass, user_input[CONF_PORT])
+                self._data[CONF_PORT] = await async_stable_port(
+                    self.hass, user_input[CONF_PORT], self._data.get(CONF_PORT)
+                )
                 return await self.async_step_detect()
         return await self._async_show_reconfigure(errors)
 
@@ -134,7 +136,8 @@ class ChangingFlow(DetectingFlow):
         self, errors: dict[str, str] | None = None
     ) -> ConfigFlowResult:
         wireless = self._profile.wireless
-        port_selector, _suggested = await async_port_selector(self.hass, self._data.get(CONF_PORT))
+        # The port is shown as its label (a URL's secrets redacted), and suggested as such.
+        port_selector, port = await async_port_selector(self.hass, self._data.get(CONF_PORT))
         fields: dict[Any, Any] = {
             vol.Required(CONF_PORT): port_selector,
             vol.Required(CONF_PROFILE): profile_selector(wireless=wireless),
@@ -147,7 +150,7 @@ class ChangingFlow(DetectingFlow):
             fields[vol.Optional(CONF_AK)] = text(password=True)
             fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
         suggested = {
-            CONF_PORT: self._data.get(CONF_PORT),
+            CONF_PORT: port,
             CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
             CONF_RECEIVER: self._data.get(CONF_RECEIVER, DEFAULT_RECEIVER),
         }

@@ -11,6 +11,7 @@ spinner, so a detection that ends within milliseconds would otherwise leave it s
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
@@ -23,6 +24,7 @@ from .const import CONF_PROFILE, DEFAULT_PROFILE, DOMAIN, LOGGER
 from .detect import Detection, Outcome, async_detect, listen_window
 from .flow_forms import KEY_FIELDS
 from .han.profiles import Profile, get_profile
+from .ports import port_label, redact_text
 from .texts import Texts, async_get_texts
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 #: subscribes once the progress step is rendered and never fetches after subscribing.)
 RENOTIFY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
-#: Outcomes -> the info line logged once per detection (``%s``: the port).
+#: Outcomes -> the info line logged once per detection (``%s``: the port's label).
 _OUTCOME_LOG = {
     Outcome.CANNOT_CONNECT: "Detection on %s: the port cannot be opened or the far end refused",
     Outcome.NOTHING: "Detection on %s: nothing received in %.0f s at %s",
@@ -49,7 +51,10 @@ _OUTCOME_LOG = {
 
 
 def _log_detection(port: str, detection: Detection) -> None:
-    """One info line per detection: what was found or what went wrong (never keys)."""
+    """One info line per detection: what was found or what went wrong (never keys).
+
+    ``port`` is the port's label: a URL's secrets stay out of the log.
+    """
     outcome = detection.outcome
     tried = ", ".join(detection.tried)
     if outcome is Outcome.FOUND:
@@ -115,7 +120,7 @@ class DetectingFlow(ConfigFlow):
         window = listen_window(profile.interval)
         tries = len(config.candidate_settings()) if config else 1
         return {
-            "port": self._data.get(CONF_PORT, ""),
+            "port": port_label(self._data.get(CONF_PORT, "")),
             "profile": texts.profile_name(profile),
             "activation": texts.activation(profile),
             "ek_name": texts.key_name(profile, "ek"),
@@ -148,12 +153,15 @@ class DetectingFlow(ConfigFlow):
                 description_placeholders=self._placeholders(),
             )
         task, self._detect_task = self._detect_task, None
+        port = str(self._data.get(CONF_PORT))
         try:
             self._detection = task.result()
-        except Exception:  # noqa: BLE001 - a decoder bug must not leave the flow hanging
-            LOGGER.exception("Detection on %s failed", self._data.get(CONF_PORT))
+        except Exception as err:  # noqa: BLE001 - a decoder bug must not leave the flow hanging
+            # The traceback as text, with the URL's secrets out (the message may quote it).
+            trace = "".join(traceback.format_exception(err))
+            LOGGER.error("Detection on %s failed:\n%s", port_label(port), redact_text(trace, port))
             self._detection = Detection(Outcome.UNREADABLE)
-        _log_detection(str(self._data.get(CONF_PORT)), self._detection)
+        _log_detection(port_label(port), self._detection)
         if self.cur_step is not None and self.cur_step["type"] is FlowResultType.SHOW_PROGRESS:
             self._start_renotify()
         return self.async_show_progress_done(next_step_id="result")

@@ -33,6 +33,7 @@ from .const import (
     RECEIVERS,
 )
 from .han.profiles import PROFILES, Profile
+from .ports import port_label, unredact_port
 from .texts import PROFILE
 
 if TYPE_CHECKING:
@@ -79,9 +80,11 @@ async def async_port_selector(
 ) -> tuple[SelectSelector, str | None]:
     """The port dropdown (with ``current`` in it), and the port to suggest.
 
-    The current port is suggested; without one, the first USB adapter.
+    The current port is suggested; without one, the first USB adapter. A URL is shown with
+    its secrets redacted (``ports.port_label``); ``async_stable_port`` puts them back.
     """
     options, suggested = await hass.async_add_executor_job(list_ports)
+    current = port_label(current) if current else None
     if current and all(option["value"] != current for option in options):
         options.insert(0, SelectOptionDict(value=current, label=current))
     selector = SelectSelector(
@@ -90,9 +93,13 @@ async def async_port_selector(
     return selector, current or suggested
 
 
-async def async_stable_port(hass: HomeAssistant, port: str) -> str:
-    """The port as typed or chosen, with a device path turned into its /dev/serial/by-id link."""
-    port = port.strip()
+async def async_stable_port(hass: HomeAssistant, port: str, previous: str | None = None) -> str:
+    """The port as typed or chosen, with a device path turned into its /dev/serial/by-id link.
+
+    Secrets the form showed redacted (``name=REDACTED``) are those of ``previous``, the port
+    the form was shown with.
+    """
+    port = unredact_port(port.strip(), previous)
     if port.startswith("/dev/"):
         port = await hass.async_add_executor_job(usb.get_serial_by_id, port)
     return port
