@@ -2,7 +2,9 @@
 
 user (port) -> meter (profile, serial override) -> keys / wmbus (when needed) -> detect
 (progress) -> confirm. Detection failures lead back to the form where the fix is, with an
-error that says exactly what is wrong, and the form keeps what the user typed. USB discovery
+error that says exactly what is wrong, and the form keeps what the user typed; when bytes
+arrive and nothing decodes them, the meter form also offers to add the meter anyway, so that
+its diagnostics can capture what it sends (issue 14). USB discovery
 starts at usb -> usb_confirm -> meter. Reauth (new keys) and reconfigure (port, profile and
 keys) are in ``flow_change``; the detection step and what every step shares in
 ``flow_detect``; selectors and key parsing in ``flow_forms``; the options flow (tuning and
@@ -25,13 +27,14 @@ from homeassistant.const import CONF_PORT
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
 )
 import voluptuous as vol
 
-from .connection import is_network_port
+from .connection import MeterConfig, is_network_port
 from .const import (
     CONF_AK,
     CONF_BAUDRATE,
@@ -50,6 +53,7 @@ from .const import (
 from .detect import Detection, Outcome
 from .flow_change import ChangingFlow
 from .flow_forms import (
+    ADD_ANYWAY,
     KEY_FIELDS,
     async_port_selector,
     async_stable_port,
@@ -62,6 +66,7 @@ from .flow_forms import (
 )
 from .flow_options import HanPortOptionsFlow
 from .flow_summary import async_confirm_placeholders
+from .han.model import MeterIdentity
 from .han.profiles import KeyNeed
 from .naming import meter_title
 from .ports import port_label
@@ -163,10 +168,49 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
                 self._data[CONF_BAUDRATE] = int(serial[CONF_BAUDRATE])
                 self._data[CONF_PARITY] = serial.get(CONF_PARITY) or "N"
                 self._data[CONF_BYTESIZE] = int(serial.get(CONF_BYTESIZE) or 8)
+            if user_input.get(ADD_ANYWAY) and not self._profile.wireless:
+                return await self._async_add_anyway()
             if self._needs_keys_step():
                 return await self.async_step_keys()
             return await self.async_step_detect()
         return self._show_meter()
+
+    def _offers_add_anyway(self) -> bool:
+        """Detection heard bytes on a wired port and nothing decoded: offer to add it anyway.
+
+        The entry then reads the port, and its diagnostics hold the raw capture that a bug
+        report needs (and the "no decode" repair issue asks for). Not after silence (nothing
+        to capture), a key error or a port that cannot be opened: those have their own fix.
+        """
+        detection = self._detection
+        return (
+            self._failure is not None
+            and self._failure[0] == "meter"
+            and detection is not None
+            and detection.outcome is Outcome.UNREADABLE
+            and detection.bytes_received > 0
+            and not self._profile.wireless
+        )
+
+    async def _async_add_anyway(self) -> ConfigFlowResult:
+        """Create the entry with no detected format, at the first (or the chosen) setting.
+
+        Known by its port, as a meter without an id is (the label: no URL secrets).
+        """
+        port = self._data[CONF_PORT]
+        self._async_abort_entries_match({CONF_PORT: port})
+        if not is_network_port(port):
+            settings = MeterConfig.from_data(self._data).candidate_settings()[0]
+            self._data[CONF_BAUDRATE] = settings.baudrate
+            self._data[CONF_PARITY] = settings.parity.value
+            self._data[CONF_BYTESIZE] = settings.bytesize
+        self._data.pop(CONF_FORMAT, None)
+        label = port_label(port)
+        await self.async_set_unique_id(label, raise_on_progress=False)
+        self._abort_if_unique_id_configured(reload_on_update=False)
+        profile = replace(self._profile, name=self._texts.profile_name(self._profile))
+        title = meter_title(MeterIdentity(), profile, port=label)
+        return self.async_create_entry(title=title, data=self._data)
 
     def _show_meter(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
         serial = {
@@ -180,6 +224,8 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
             fields[vol.Optional(CONF_SERIAL)] = section(
                 vol.Schema(serial_selectors()), {"collapsed": not serial}
             )
+        if self._offers_add_anyway():
+            fields[vol.Optional(ADD_ANYWAY, default=False)] = BooleanSelector()
         suggested = {
             CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
             CONF_SERIAL: serial,

@@ -43,6 +43,10 @@ BAUDRATES = ["300", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "
 PARITIES = ["N", "E", "O"]
 BYTESIZES = ["7", "8"]
 KEY_FIELDS = (CONF_EK, CONF_AK, CONF_SYSTEM_TITLE)
+#: The meter form's checkbox after an unreadable detection: add the meter anyway (a capture).
+ADD_ANYWAY = "add_anyway"
+#: The reconfigure form's list of stored keys to remove (``KEY_FIELDS`` by name, never values).
+REMOVE_KEYS = "remove_keys"
 
 
 def _comports() -> list[Any]:
@@ -140,6 +144,18 @@ def key_schema(profile: Profile, *, ek_required: bool) -> vol.Schema:
     if profile.country in (None, "PL"):
         fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
     return vol.Schema(fields)
+
+
+def remove_keys_selector(stored: list[str]) -> SelectSelector:
+    """Check boxes for the stored keys (``KEY_FIELDS``), by translated name only."""
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=stored,
+            multiple=True,
+            mode=SelectSelectorMode.LIST,
+            translation_key=REMOVE_KEYS,
+        )
+    )
 
 
 def receiver_selector() -> SelectSelector:
