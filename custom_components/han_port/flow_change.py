@@ -2,6 +2,9 @@
 
 Both listen to the port again (the detection step) before they change the entry, and refuse
 a different meter (``wrong_meter``) when both the entry and the frames name their meter.
+Keys are never sent back to a form: reauth asks for every key anew (a key left empty is
+removed), reconfigure keeps a key whose field is left empty and removes the stored keys the
+user ticks in its "remove stored keys" list.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from .const import (
 from .flow_detect import DetectingFlow
 from .flow_forms import (
     KEY_FIELDS,
+    REMOVE_KEYS,
     async_port_selector,
     async_stable_port,
     key_schema,
     parse_keys,
     profile_selector,
     receiver_selector,
+    remove_keys_selector,
     text,
 )
 
@@ -97,11 +102,16 @@ class ChangingFlow(DetectingFlow):
             schema = vol.Schema({vol.Required(CONF_EK): text(password=True)})
         else:
             schema = key_schema(self._profile, ek_required=True)
+        if typed is None:
+            # Reauth replaces every key with what the form sends (an AK left empty is gone).
+            # The stored system title is not a key: it is shown, so that it is kept unless
+            # the user clears it.
+            typed = self._typed_keys() or {
+                CONF_SYSTEM_TITLE: self._data.get(CONF_SYSTEM_TITLE) or None
+            }
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, typed if typed is not None else self._typed_keys()
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, typed),
             errors=self._errors("reauth_confirm", errors),
             description_placeholders=self._placeholders(),
         )
@@ -122,6 +132,10 @@ class ChangingFlow(DetectingFlow):
             data = dict(self._data)
             data[CONF_PROFILE] = user_input[CONF_PROFILE]
             for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE):
+                data.pop(field, None)
+            # An empty key field keeps the stored key; a ticked one is removed (a key typed
+            # as well replaces it).
+            for field in user_input.get(REMOVE_KEYS) or ():
                 data.pop(field, None)
             errors = parse_keys(user_input, data)
             if not errors:
@@ -149,6 +163,11 @@ class ChangingFlow(DetectingFlow):
             fields[vol.Optional(CONF_EK)] = text(password=True)
             fields[vol.Optional(CONF_AK)] = text(password=True)
             fields[vol.Optional(CONF_SYSTEM_TITLE)] = text()
+        # Keys are never sent back to the form, so an empty field cannot mean "none": the
+        # stored ones are listed (by name only) to be removed explicitly.
+        stored = [field for field in KEY_FIELDS if self._data.get(field)]
+        if stored:
+            fields[vol.Optional(REMOVE_KEYS)] = remove_keys_selector(stored)
         suggested = {
             CONF_PORT: port,
             CONF_PROFILE: self._data.get(CONF_PROFILE, DEFAULT_PROFILE),
