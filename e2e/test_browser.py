@@ -96,6 +96,28 @@ def test_refused_port_shows_the_error(page: Any, home_assistant: HomeAssistant) 
     _close(page)
 
 
+def test_unreadable_meter_is_added_anyway(page: Any, home_assistant: HomeAssistant) -> None:
+    """Issue 14: data that nothing decodes; the meter is added anyway, for a capture.
+
+    The Kamstrup's DLMS frames read as P1 (the Dutch profile) are such data. Before the
+    encrypted-meter test, which adds that meter as itself (an entry per port otherwise).
+    """
+    meter = home_assistant.meters["dk_kamstrup"]
+    dialog = _open_flow(page, home_assistant)
+    _set_port(dialog, meter.url)
+    _submit(dialog)
+    dialog.get_by_text("Which meter?").wait_for()
+    _choose_profile(page, dialog, "Netherlands — DSMR P1")
+    _submit(dialog)
+    dialog.get_by_text("it cannot be read at these serial settings").wait_for(
+        timeout=ANSWER_TIMEOUT
+    )
+    dialog.get_by_label("Add it anyway to collect a capture").check()
+    _submit(dialog)
+    dialog.get_by_text(f"Netherlands — DSMR P1 {meter.url}").first.wait_for()
+    dialog.get_by_role("button", name="Finish").click()
+
+
 def test_plain_meter(page: Any, home_assistant: HomeAssistant) -> None:
     """Auto-detect a plain P1 meter; the device shows a power in W that changes."""
     meter = home_assistant.meters["nl_dsmr"]
