@@ -313,11 +313,14 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         if log:
             self.health.lost(reason, detail)
         self._cancel_pending()
+        placeholders = {"port": self.port_label}
+        if reason == "refused":
+            placeholders["reason"] = detail or ""
         self.async_set_update_error(
             UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=reason,
-                translation_placeholders={"port": self.port_label, "reason": detail or ""},
+                translation_placeholders=placeholders,
             )
         )
 

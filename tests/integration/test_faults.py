@@ -432,6 +432,7 @@ UNKNOWN_LAYOUT = hdlc_like_no(b"\x0f\x00\x00\x00\x01\x00\x02\x03" + b"\x06\x00\x
         (UNKNOWN_LAYOUT, "refused", "unknown_layout", "refused as unknown_layout"),
         (b"\x55\x00" * 40, "unreadable", "unreadable", "no frame can be found in it"),
     ],
+    ids=["checksum", "implausible", "unknown_layout", "unreadable"],
 )
 async def test_frames_that_keep_coming_refused_are_not_silence(
     hass: HomeAssistant,
