@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 import logging
 from typing import Final
 
-from .han.plausibility import MAX_POWER
 from .han.wmbus.receivers import BAUD_RATES
 
 DOMAIN: Final = "han_port"
@@ -75,14 +73,12 @@ class Timings:
     #: A repair issue asks for a capture when bytes have arrived this long (seconds) without
     #: a single frame that decodes (``report.NoDecodeWatch``).
     no_decode_issue_after: float = 300.0
+    #: A total held (lower, or an implausible rise) for this many readings in a row and this
+    #: long (seconds) raises a repair issue that lets the user accept the meter's value.
+    total_issue_readings: int = 3
+    total_issue_after: float = 900.0
 
 
-#: A total held (lower, or an implausible rise) for this many readings in a row and this long
-#: raises a repair issue that lets the user accept the meter's value.
-TOTAL_ISSUE_READINGS: Final = 3
-TOTAL_ISSUE_AFTER: Final = timedelta(minutes=15)
-#: Highest plausible average power (W) between two energy readings; faster is a bad frame.
-ENERGY_MAX_POWER: Final = MAX_POWER
 #: Frames remembered for diagnostics.
 RECENT_FRAMES: Final = 10
 

@@ -3,12 +3,15 @@
 The meter pushes a frame every few seconds; there is no polling. ``reader.PortReader`` keeps
 the port read in a background task and hands over what each read decoded; the coordinator
 takes it in order and never stops on one bad frame: a failure while handling or publishing
-one message is logged once (with its traceback), counted, and reading goes on; a message
-with a non-finite or absurdly large number is refused as ``implausible``.
+one message is logged once (with its traceback), counted, and reading goes on. Every message
+has passed the library's plausibility gate (``han.plausibility``: finite, bounded numbers;
+text never carries a unit), the one gate for values, so none is checked again here.
 
 Publishing: every message of one read is merged, then the entities are written once (at
-most every ``Timings.publish_min_interval`` s in a flood) through
-``async_set_updated_data``; a lost meter goes unavailable through ``async_set_update_error``.
+most every ``Timings.publish_min_interval`` s in a flood): ``published.PublishedValues``
+judges what is new (totals never go backwards; numbers are numbers), then
+``async_set_updated_data``. Sensors only read the data. A lost meter goes unavailable through
+``async_set_update_error``, with the reason (``set_lost``).
 
 Replay protection: the entry keeps one guard across connections and restarts
 (``replay_store``); only the user can accept that the meter's counter went back. Repair
@@ -42,10 +45,10 @@ from .const import (
     Timings,
 )
 from .data import MeterData
-from .guard import sane_number
 from .han.capture import FrameCapture
 from .han.model import ErrorCode, Message, MeterIdentity, Rejected
 from .health import COORDINATOR_LOGGER, ReaderHealth
+from .published import PublishedValues
 from .reader import PortReader
 from .repairs import MeterIssues
 from .replay_store import EntryReplay
@@ -60,6 +63,9 @@ if TYPE_CHECKING:
 __all__ = ["HanPortConfigEntry", "HanPortCoordinator", "MeterData"]
 
 type HanPortConfigEntry = ConfigEntry[HanPortCoordinator]
+
+#: Unavailable reasons of a meter whose frames arrive and are all refused (``health``).
+_REFUSED_REASONS = frozenset({"refused", "replayed", "auth_failed", "unreadable"})
 
 
 class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
@@ -86,7 +92,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self.scale = float(entry.options.get(CONF_SCALE, DEFAULT_SCALE))
         self.fuse = int(entry.options.get(CONF_FUSE, DEFAULT_FUSE))
         self.data = MeterData()
-        self.health = ReaderHealth(self.port_label)
+        self.health = ReaderHealth(self.port_label, hass.loop.time)
         self.counters = self.health.counters
         self.issues = MeterIssues(
             hass,
@@ -103,12 +109,21 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         self.no_decode = NoDecodeWatch(
             self.issues, self.meter, after=timings.no_decode_issue_after, clock=hass.loop.time
         )
-        #: Totals whose lower value the user accepted in the repair flow (sensors apply it).
-        self.accept_lower: set[str] = set()
+        #: What the sensors are given: the guarded totals (run before each publish).
+        self.published = PublishedValues(
+            hass,
+            self.issues,
+            self.health,
+            meter_key=self.meter_key,
+            scale=self.scale,
+            timings=timings,
+        )
         #: The capacity tariff's tracker (None when off): fed every accepted message.
         self.capacity = EntryCapacity.from_entry(hass, entry)
         self.reader = PortReader(self)
         self._lost = False
+        #: Why the meter is unavailable (``set_lost``); None while it is available.
+        self.lost_reason: str | None = None
         self._last_publish = 0.0
         self._force_publish = False
         self._pending: CALLBACK_TYPE | None = None
@@ -187,16 +202,13 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
 
     @callback
     def _accept(self, message: Message) -> bool:
-        """Merge a decoded message into the meter's data; False when it is refused."""
-        bad = next((r.obis for r in message.readings.values() if not sane_number(r.value)), None)
-        if bad is not None:
-            self.health.implausible(message, bad)
-            return False
+        """Merge a decoded message into the meter's data (True: the entities need writing)."""
         self.health.accepted(message)
         self.reader.heard()
         self.replay.accepted(message)
         if self._lost:
             self._lost = False
+            self.lost_reason = None
             self._force_publish = True
             LOGGER.info("Meter on %s is sending data again", self.port_label)
         self.issues.clear_on_data()
@@ -267,6 +279,11 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     @callback
     def _write(self) -> None:
         self._last_publish = self.hass.loop.time()
+        try:
+            self.published.update(self.data)
+        except Exception as err:  # noqa: BLE001 - the other values are still published
+            self.counters.publish_errors += 1
+            self.health.bug("publish", err)
         self.async_set_updated_data(self.data)
 
     @callback
@@ -283,18 +300,27 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
 
     @callback
     def set_lost(self, reason: str, *, log: bool = True, detail: str | None = None) -> None:
-        """The meter became unavailable for ``reason`` (logged once, unless ``log`` is off)."""
-        if self._lost:
+        """The meter became unavailable for ``reason`` (logged once, unless ``log`` is off).
+
+        Once per outage, except that a meter first taken for silent may turn out to be
+        sending frames that are all refused: the reason then becomes the refusal's (``detail``
+        is its code for ``refused``).
+        """
+        if self._lost and not (self.lost_reason == "silent" and reason in _REFUSED_REASONS):
             return
         self._lost = True
+        self.lost_reason = reason
         if log:
             self.health.lost(reason, detail)
         self._cancel_pending()
+        placeholders = {"port": self.port_label}
+        if reason == "refused":
+            placeholders["reason"] = detail or ""
         self.async_set_update_error(
             UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=reason,
-                translation_placeholders={"port": self.port_label},
+                translation_placeholders=placeholders,
             )
         )
 
@@ -308,37 +334,22 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             serial_number=meter.meter_id or UNDEFINED,
         )
 
-    # ------------------------------------------------------------------ what sensors call
-
-    def total_issue_id(self, obis: str) -> str:
-        """The repair issue of a held total (one per register and entry)."""
-        return self.issues.total_issue_id(obis)
+    # ------------------------------------------------------------------ totals
 
     @callback
-    def total_held(self, obis: str, name: str, held: str, reported: str) -> None:
-        """A total keeps reporting what Home Assistant cannot follow: ask the user."""
-        self.issues.total_held(obis, name, held, reported)
+    def restore_total(self, obis: str, value: float, at: datetime) -> None:
+        """Set up a total's guard with the floor it starts from (once, by its sensor).
 
-    @callback
-    def total_follows(self, obis: str) -> None:
-        """The total is consistent again (or the user accepted it): drop its issue."""
-        self.issues.total_follows(obis)
-
-    @callback
-    def total_dropped(self) -> None:
-        """A total's guard held a value back (lower, or an implausible rise): count it."""
-        self.counters.energy_dropped += 1
+        The sensor, when added, hands over what Home Assistant showed at ``at`` before a
+        restart or reload.
+        """
+        self.published.restore(obis, value, at, self.data)
 
     @callback
     def async_accept_lower(self, obis: str) -> None:
-        """The user accepted a total's lower value: the sensor takes it at once."""
-        self.accept_lower.add(obis)
+        """The user accepted a total's value (repair flow): the sensor shows it at once."""
+        self.published.accept(obis, self.data)
         self.async_update_listeners()
-
-    @callback
-    def lower_taken(self, obis: str) -> None:
-        """The sensor took the lower value the user accepted: the acceptance is used up."""
-        self.accept_lower.discard(obis)
 
     async def async_accept_counter_reset(self) -> None:
         """The user confirmed the meter's counter went back: its next counter is the start."""

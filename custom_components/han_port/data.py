@@ -1,4 +1,10 @@
-"""What the coordinator publishes: everything one meter has said so far."""
+"""What the coordinator publishes: everything one meter has said so far.
+
+``readings`` are the meter's values as decoded (diagnostics show them); ``totals`` are what
+Home Assistant shows of the totals (energy, gas, water): the guarded values, in each
+sensor's unit, filled by the coordinator's publishing step (``published``) just before the
+entities are written. Sensors only read this.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ class MeterData:
     """Everything the meter has said so far; each message updates the registers it carries."""
 
     readings: dict[str, Reading] = field(default_factory=dict)
+    #: Each total's guarded value in its sensor's unit (never lower than before).
+    totals: dict[str, float] = field(default_factory=dict)
     meter: MeterIdentity = field(default_factory=MeterIdentity)
     format: str | None = None
     timestamp: datetime | None = None

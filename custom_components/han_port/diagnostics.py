@@ -49,7 +49,12 @@ async def async_get_config_entry_diagnostics(
         },
         "connected": coordinator.reader.connected,
         "reader": coordinator.reader.state,
+        # While frames arrive and are all refused: the reason that refused the most of them
+        # since the last good frame (``checksum``, ``implausible``, ``replayed``, ...).
+        "refusing": coordinator.reader.refusing,
+        "refused_since_last_message": dict(coordinator.health.refusals),
         "available": coordinator.last_update_success,
+        "unavailable_reason": coordinator.lost_reason,
         "detected_format": data.format,
         "meter": async_redact_data(asdict(data.meter), TO_REDACT),
         "messages": data.messages,
@@ -74,6 +79,8 @@ async def async_get_config_entry_diagnostics(
             obis: {"value": reading.value, "unit": reading.unit}
             for obis, reading in sorted(data.readings.items())
         },
+        # What the totals' sensors show (guarded: never lower than before), in their units.
+        "totals": dict(sorted(data.totals.items())),
         "capacity": capacity.diagnostics(data.readings) if capacity is not None else None,
         # The last frames as received, for a bug report (report.py; scripts/han decode --file).
         "capture": capture_section(coordinator.meter, coordinator.capture),

@@ -2,11 +2,15 @@
 
 A lower value is never published: a corrupt-but-valid frame, a decoder change or a swapped
 meter would otherwise make the Energy dashboard count the whole register again. A rise faster
-than any household can consume is held the same way. When the meter keeps reporting such a
-value, the sensor raises a repair issue and only the user can accept it.
+than any household can consume (``MAX_POWER``, the library's bound) is held the same way.
+When the meter keeps reporting such a value, a repair issue lets the user accept it
+(``published``, which runs one guard per total for the coordinator).
 
-Only finite numbers of a sane size ever pass: ``NaN < last`` is false, so a NaN would
-otherwise slip through every comparison (and Home Assistant refuses a non-finite state).
+Numbers are bounded by the library's gate (``han.plausibility``: every decoded number is
+finite and at most ``MAX_MAGNITUDE``), the one gate for what the meter sends. The guard checks
+them once more because its values also come from elsewhere: the state Home Assistant restored
+after a restart, and the CT scale factor applied to the meter's value. ``NaN < last`` is
+false, so without that check a NaN would slip through every comparison.
 """
 
 from __future__ import annotations
@@ -16,21 +20,22 @@ from enum import StrEnum
 import math
 from typing import TYPE_CHECKING
 
+from .han.plausibility import MAX_MAGNITUDE, MAX_POWER
+
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
+__all__ = ["MAX_MAGNITUDE", "MAX_POWER", "TotalGuard", "Verdict", "sane_number"]
+
 #: A rise is implausible when it is more than this much above ``max_per_hour * hours``.
 _SLACK_HOURS = 0.001
-#: Largest magnitude a published number may have. Real registers stay below 1e10 (the
-#: largest in the vectors: 1.4e9 varh); 1e15 is still exact in a float (below 2**53),
-#: while a 400-digit P1 value would overflow the conversion to float.
-MAX_MAGNITUDE = 1e15
 
 
 def sane_number(value: object) -> bool:
     """True for an int or float that is finite and at most ``MAX_MAGNITUDE`` in size.
 
-    Anything else (bool, text, None) is not a number and is not judged here: True.
+    The library's bound (``han.plausibility``), so the guard never drops what the gate let
+    through. Anything else (bool, text, None) is not a number and is not judged here: True.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return True

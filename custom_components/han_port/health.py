@@ -4,6 +4,10 @@ Every refused frame is counted by its reason (``checksum``, ``auth_failed``, ``r
 ``implausible``, ``unknown_layout``, ``decoder_error``, ...); the last frames are kept
 (sizes and results, never bytes). Failures inside the integration and decoder notes are
 logged once per entry load, with the traceback for failures.
+
+The frames refused since the last accepted one are counted apart (``refusals``): when the
+meter goes unavailable although frames keep arriving, the reason is the one that refused the
+most of them, not "the meter sends nothing".
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
@@ -20,6 +25,7 @@ from .const import LOGGER, RECENT_FRAMES
 from .han.model import ErrorCode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from .han.model import Message, Rejected
@@ -44,7 +50,25 @@ _LOST_TEXT = {
     "port_error": "the port failed",
     "reader_error": "the reader failed (see the error logged before)",
     "replayed": "its frames are refused: the meter's counter went back (see Repairs)",
+    "auth_failed": "its frames arrive, but cannot be decrypted with the configured keys",
+    "unreadable": "data arrives, but no frame can be found in it (serial settings or cable?)",
 }
+#: Frames arrive, but every one is refused: why (``refused``, with the refusal's code).
+_REFUSED_TEXT = {
+    ErrorCode.CHECKSUM.value: (
+        "its frames arrive, but every one fails its checksum (serial settings, cable or "
+        "interference?)"
+    ),
+    ErrorCode.IMPLAUSIBLE.value: (
+        "its frames arrive, but carry values no meter sends and are refused as implausible "
+        "(the diagnostics hold a capture to send us)"
+    ),
+    ErrorCode.UNKNOWN_LAYOUT.value: (
+        "its frames arrive in a list layout HAN Port does not know and are refused as "
+        "unknown_layout (the diagnostics hold a capture to send us)"
+    ),
+}
+_REFUSED_OTHER = "its frames arrive, but every one is refused ({reason})"
 #: Failures inside the integration, for the log (``%s``: the port).
 _BUGS = {
     "decoder": "the decoder failed on %d bytes; they were dropped",
@@ -90,6 +114,8 @@ class Counters:
     silent_periods: int = 0
     publish_errors: int = 0
     reader_restarts: int = 0
+    #: Values of numeric registers that were not numbers (text): shown as unknown.
+    not_numbers: int = 0
     last_error: str | None = None
     last_error_at: datetime | None = None
 
@@ -107,16 +133,22 @@ class FrameLog:
 class ReaderHealth:
     """Counters, the recent frames, and what was already logged for one entry."""
 
-    def __init__(self, port: str) -> None:
-        """Start counting for the meter on ``port`` (already redacted)."""
+    def __init__(self, port: str, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start counting for the meter on ``port`` (already redacted); ``clock``: loop time."""
         self.port = port
         self.counters = Counters()
         self.recent: deque[FrameLog] = deque(maxlen=RECENT_FRAMES)
+        #: Frames refused since the last accepted one, by reason, and when the last came.
+        self.refusals: dict[str, int] = {}
+        self.last_refusal: float | None = None
+        self._clock = clock
         self._logged: set[str] = set()
 
     def accepted(self, message: Message) -> None:
         """A message was taken: count it, and warn once about what its notes say."""
         self.counters.ok += 1
+        if self.refusals:
+            self.refusals = {}
         self.recent.append(FrameLog(dt_util.utcnow(), message.format, message.size, "ok"))
         for note in message.notes:
             if note in _NOTE_WARNINGS and self._first(note):
@@ -136,23 +168,42 @@ class ReaderHealth:
         counters.last_error_at = now = dt_util.utcnow()
         if frame is not None:
             self.recent.append(FrameLog(now, frame.format, frame.size, reason))
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        self.last_refusal = self._clock()
 
-    def implausible(self, message: Message, obis: str) -> None:
-        """A message with a value no meter sends was dropped."""
-        self.refused(ErrorCode.IMPLAUSIBLE.value, message)
-        if self._first("implausible"):
+    def refusal(self, since: float) -> str | None:
+        """Why frames are refused: the reason that refused the most since the last good one.
+
+        Only if a frame was refused at ``since`` (loop time) or later; None otherwise.
+        """
+        last = self.last_refusal
+        if not self.refusals or last is None or last < since:
+            return None
+        return max(self.refusals, key=self.refusals.__getitem__)
+
+    def not_a_number(self, obis: str) -> None:
+        """A numeric register's value was not a number: count it, and warn once."""
+        self.counters.not_numbers += 1
+        if self._first("not_a_number"):
             LOGGER.warning(
-                "Meter on %s: a message with an impossible value (register %s) was dropped; "
-                "such messages are counted in the diagnostics",
+                "Meter on %s: register %s carried text where a number belongs; it is shown as "
+                "unknown (such values are counted in the diagnostics)",
                 self.port,
                 obis,
             )
 
     def lost(self, reason: str, detail: str | None = None) -> None:
-        """Log that the meter became unavailable, and why (once per outage)."""
-        text = _LOST_TEXT.get(reason, reason)
-        if detail:
-            text = f"{text} ({detail})"
+        """Log that the meter became unavailable, and why (once per outage).
+
+        For ``refused`` the detail is the refusal's code (``checksum``, ``implausible``, ...).
+        """
+        if reason == "refused":
+            refusal = detail or ""
+            text = _REFUSED_TEXT.get(refusal, _REFUSED_OTHER.format(reason=refusal))
+        else:
+            text = _LOST_TEXT.get(reason, reason)
+            if detail:
+                text = f"{text} ({detail})"
         LOGGER.warning("Meter on %s is unavailable: %s", self.port, text)
 
     def bug(self, kind: str, error: BaseException | None, *args: object) -> None:

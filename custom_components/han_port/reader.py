@@ -9,6 +9,12 @@ stops on its own:
 * a port that is open but silent stays open (frames sent while it was closed would be
   lost) and is reopened only after ``Timings.silent_reopen_after``, in case the connection
   died without a word;
+* a meter whose frames keep arriving but are all refused is not "silent": after the same
+  silence period it goes unavailable for the reason that refused the most of them
+  (``checksum``, ``implausible``, ``unknown_layout``, ``replayed``, the keys), or as
+  ``unreadable`` when bytes arrive without any frame in them; the state says ``refusing``
+  and the meter-silent issue is not raised (the no-decode, decryption and counter-reset
+  issues say what is wrong);
 * a bug inside the loop reopens the port; if the task itself ever ends other than by
   ``async_stop``, the meter is marked lost and the task is started again with back-off.
 """
@@ -23,8 +29,9 @@ from typing import TYPE_CHECKING
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later
 
-from .connection import MeterLink, open_port
+from .connection import KEY_ERRORS, MeterLink, open_port
 from .const import DOMAIN
+from .han.model import ErrorCode
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,13 +53,17 @@ class PortReader:
         self._counters = coordinator.health.counters
         self.connected = False
         #: What the reader is doing: starting, opening, cannot_open, open, receiving,
-        #: silent (open, nothing decoded), stopped.
+        #: silent (open, nothing arrives), refusing (open, what arrives is refused), stopped.
         self.state = "starting"
+        #: While refusing: why (a refusal's code, or ``unreadable``); None otherwise.
+        self.refusing: str | None = None
         #: The connection being read (or the last one), for diagnostics.
         self.link: MeterLink | None = None
         #: Loop time of the last decoded message.
         self.last_message: float | None = None
         self.backoff = self._timings.backoff_start
+        #: Loop time of the last bytes read.
+        self._last_bytes: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._restart: CALLBACK_TYPE | None = None
@@ -73,6 +84,7 @@ class PortReader:
         self.last_message = self._hass.loop.time()
         self.backoff = self._timings.backoff_start
         self.state = "receiving"
+        self.refusing = None
 
     # ------------------------------------------------------------------ the task
 
@@ -181,9 +193,9 @@ class PortReader:
         opened_at = self._hass.loop.time()
         async for chunk in link.chunks(partial(self._wait, opened_at)):
             if chunk.size:
+                self._last_bytes = self._hass.loop.time()
                 coordinator.take(chunk)
-            else:
-                self._on_silence(opened_at)
+            self._check_quiet(opened_at, silence=not chunk.size)
             if coordinator.lost and self._reopen_at(opened_at) <= self._hass.loop.time():
                 return "silent"  # in case the connection died without a word
         return "port_closed"
@@ -203,14 +215,54 @@ class PortReader:
         return self._since(opened_at) + self.silence - now
 
     @callback
-    def _on_silence(self, opened_at: float) -> None:
-        """Nothing arrived within the wait."""
+    def _check_quiet(self, opened_at: float, *, silence: bool) -> None:
+        """After each read: nothing decoded for a silence period makes the meter unavailable.
+
+        ``silence``: nothing arrived within the wait. The reason: what refused the frames
+        that keep arriving (``_refusing``), else silent.
+        """
         coordinator = self._coordinator
-        if not coordinator.lost and self._hass.loop.time() - self._since(opened_at) >= self.silence:
-            self._counters.silent_periods += 1
-            self.state = "silent"
-            coordinator.set_lost("silent")
+        now = self._hass.loop.time()
+        quiet = now - self._since(opened_at) >= self.silence
+        refusing = self._refusing(now) if quiet else None
+        if refusing is not None:
+            self.state, self.refusing = "refusing", refusing
+            if refusing == "unreadable":
+                coordinator.set_lost("unreadable")
+            elif refusing == ErrorCode.REPLAYED:
+                coordinator.set_lost("replayed")
+            elif refusing in KEY_ERRORS:
+                coordinator.set_lost("auth_failed")
+            else:
+                coordinator.set_lost("refused", detail=refusing)
+            return
+        if not silence:
+            return
+        if quiet:
+            if not coordinator.lost:
+                self._counters.silent_periods += 1
+                coordinator.set_lost("silent")
+            self.state, self.refusing = "silent", None
         self._check_silent_issue()
+
+    def _refusing(self, now: float) -> str | None:
+        """Why a wired meter that keeps sending is refused; None when nothing arrives.
+
+        Something must have arrived within the last half silence period: frames refused (the
+        reason that refused the most since the last good frame), or bytes without any frame
+        (``unreadable``). Bytes from before that are the tail of a meter that stopped (a cable
+        pulled mid-frame): it is silent. Not for a wireless receiver: it hears every meter
+        around, and what it refuses may be a neighbour's.
+        """
+        if self._meter.wireless:
+            return None
+        since = now - self.silence / 2
+        refusal = self._health.refusal(since)
+        if refusal is not None:
+            return refusal
+        if self._last_bytes is not None and self._last_bytes > since:
+            return "unreadable"
+        return None
 
     @callback
     def _check_silent_issue(self) -> None:

@@ -3,9 +3,10 @@
 Issue ids end with the entry id, so removing the entry removes them all. Two issues are
 fixable:
 
-* a total (energy, gas, water) the meter keeps reporting lower than Home Assistant has:
-  accepting it is the user's call (a replaced meter, a changed CT factor); until then the
-  sensor holds its value;
+* a total (energy, gas, water) the meter keeps reporting lower than Home Assistant has (or
+  rising faster than any household could): accepting it is the user's call (a replaced
+  meter, a changed CT factor); until then the coordinator's guard holds the value the sensor
+  shows (``published``);
 * the meter's invocation counter went back (a replaced meter, a reset): until the user
   accepts it, every authenticated frame is refused as a possible replay.
 """
@@ -153,6 +154,11 @@ class MeterIssues:
         """The repair issue of a held total (one per register and entry)."""
         return self.issue_id(f"{ISSUE_TOTAL}_{obis}")
 
+    def total_open(self, obis: str) -> bool:
+        """Whether a total's issue is in the registry (raised before a restart or reload)."""
+        registry = ir.async_get(self._hass)
+        return registry.async_get_issue(DOMAIN, self.total_issue_id(obis)) is not None
+
     def total_held(self, obis: str, name: str, held: str, reported: str) -> None:
         """A total keeps reporting what Home Assistant cannot follow: ask the user."""
         ir.async_create_issue(
@@ -184,7 +190,7 @@ def _loaded_coordinator(hass: HomeAssistant, entry_id: str) -> Any:
 
 
 class AcceptLowerTotalFlow(ConfirmRepairFlow):
-    """Confirm, then let the sensor take the meter's lower value."""
+    """Confirm, then let the total continue from the meter's value."""
 
     def __init__(self, entry_id: str, obis: str) -> None:
         """Remember which entry and register the issue is about."""

@@ -73,10 +73,17 @@ class EntryReplay:
             self._store.async_delay_save(self._data, SAVE_DELAY)
 
     def refused(self, port: str) -> bool:
-        """A frame was refused as replayed; True when that raised the repair issue."""
+        """A frame was refused as replayed; True once they came in a row long enough.
+
+        The repair issue is raised then, unless it is open already (raised before a restart
+        or reload): either way the meter's frames are refused until the user confirms, and
+        the meter is unavailable for that reason, not as silent.
+        """
         self.refused_in_row += 1
-        if self.refused_in_row < self._issue_after or self._issues.is_open(ISSUE_COUNTER_RESET):
+        if self.refused_in_row < self._issue_after:
             return False
+        if self._issues.is_open(ISSUE_COUNTER_RESET):
+            return True
         LOGGER.warning(
             "Meter on %s: authenticated frames keep carrying a counter that is not above the "
             "last one accepted (a replay, or a replaced or reset meter); they are refused "

@@ -12,17 +12,11 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.sensor import RestoreSensor, SensorEntity, SensorStateClass
 from homeassistant.core import callback
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.util import dt as dt_util
 
-from . import const
-from .const import DOMAIN
 from .entity import HanPortEntity
-from .guard import TotalGuard, Verdict
 from .sensor_capacity import capacity_sensors
 from .sensor_descriptions import (
     ABSTRACT,
-    BASE_UNITS,
     ELECTRICITY,
     GAS,
     HEADROOM,
@@ -32,6 +26,7 @@ from .sensor_descriptions import (
     WATER,
     HanMeterSensorEntityDescription,
     HanSensorEntityDescription,
+    as_number,
     describe,
     to_native,
 )
@@ -44,7 +39,6 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .coordinator import HanPortConfigEntry, HanPortCoordinator
-    from .han.model import Reading
 
 __all__ = [
     "ABSTRACT",
@@ -127,21 +121,17 @@ class HanRegisterSensor(HanPortEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType:
-        """The register's last value, converted to the sensor's unit."""
+        """The register's last value, converted to the sensor's unit.
+
+        A numeric sensor shows only numbers: text is unknown, never converted (the
+        coordinator counts and logs it, ``published``).
+        """
         reading = self.coordinator.data.readings.get(self._obis)
         if reading is None or reading.value is None:
             return None
         if not self.entity_description.numeric:
             return str(reading.value)[:255]
-        return self._number(reading)
-
-    def _number(self, reading: Reading) -> float | None:
-        value = reading.value
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                return None
+        value = as_number(reading.value)
         if value is None:
             return None
         return to_native(value, reading.unit, self.entity_description, self.coordinator.scale)
@@ -150,32 +140,14 @@ class HanRegisterSensor(HanPortEntity, SensorEntity):
 class HanTotalSensor(HanRegisterSensor, RestoreSensor):
     """A total (energy, gas, water): never lower than what Home Assistant already has.
 
-    The value survives restarts. A lower value, or a rise no household could cause, is held
-    and counted; when the meter keeps sending such values, a repair issue lets the user
-    accept the meter's value (a replaced meter, a changed scale factor).
+    The coordinator guards the total (``published``): this sensor shows the guarded value and
+    writes nothing back. When it is added, it hands over the value Home Assistant showed before
+    a restart or reload (its restored state), the floor the guard starts from.
     """
 
-    def __init__(
-        self,
-        coordinator: HanPortCoordinator,
-        obis: str,
-        description: HanSensorEntityDescription,
-        channel: int,
-    ) -> None:
-        """Create the sensor for the total ``obis``."""
-        super().__init__(coordinator, obis, description, channel)
-        self._seen: Reading | None = None
-        self._issue = False
-        # The highest plausible rise per hour, in the sensor's own unit.
-        base = BASE_UNITS.get(description.native_unit_of_measurement or "", "Wh")
-        max_per_hour = to_native(const.ENERGY_MAX_POWER, base, description, coordinator.scale)
-        self._guard = TotalGuard(max_per_hour=abs(max_per_hour))
-
     async def async_added_to_hass(self) -> None:
-        """Start from the value Home Assistant had before a restart or reload."""
+        """Hand the value Home Assistant had before a restart or reload to the guard."""
         await super().async_added_to_hass()
-        issue_id = self.coordinator.total_issue_id(self._obis)
-        self._issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id) is not None
         last = await self.async_get_last_sensor_data()
         state = await self.async_get_last_state()
         if (
@@ -184,49 +156,12 @@ class HanTotalSensor(HanRegisterSensor, RestoreSensor):
             and isinstance(last.native_value, int | float | Decimal)
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):
-            self._guard.seed(float(last.native_value), state.last_updated)
-        self._apply()
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        self._apply()
-        super()._handle_coordinator_update()
+            self.coordinator.restore_total(self._obis, float(last.native_value), state.last_updated)
 
     @property
     def native_value(self) -> StateType:
-        """The last value the guard let through."""
-        return self._guard.value
-
-    @callback
-    def _apply(self) -> None:
-        coordinator = self.coordinator
-        forced = self._obis in coordinator.accept_lower
-        reading = coordinator.data.readings.get(self._obis)
-        if reading is None or (reading is self._seen and not forced):
-            return
-        self._seen = reading
-        value = self._number(reading)
-        if value is None:
-            return
-        coordinator.lower_taken(self._obis)
-        now = dt_util.utcnow()
-        if self._guard.check(value, now, force=forced) is Verdict.ACCEPTED:
-            if self._issue:
-                self._issue = False
-                coordinator.total_follows(self._obis)
-            return
-        coordinator.total_dropped()
-        if not self._issue and self._guard.stuck(
-            now, readings=const.TOTAL_ISSUE_READINGS, after=const.TOTAL_ISSUE_AFTER
-        ):
-            self._issue = True
-            unit = self.native_unit_of_measurement or ""
-            coordinator.total_held(
-                self._obis,
-                self.entity_id,
-                f"{self._guard.value} {unit}".strip(),
-                f"{value} {unit}".strip(),
-            )
+        """The guarded value: never lower than before."""
+        return self.coordinator.data.totals.get(self._obis)
 
 
 class HanMeterSensor(HanPortEntity, SensorEntity):

@@ -278,6 +278,16 @@ def _generic(obis: str, data: MeterData) -> HanSensorEntityDescription:
     )
 
 
+def as_number(value: object) -> float | None:
+    """A reading's value when it is a number (int or float); None for text, None or a bool.
+
+    Text is never converted: ``float()`` would take ``"nan"``, ``"inf"``, ``"1e5"`` and ``"1_000"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
 def to_native(
     value: float, unit: str | None, description: HanSensorEntityDescription, scale: float
 ) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
@@ -16,11 +18,12 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.han_port import const
-from custom_components.han_port.const import CONF_PROFILE, DOMAIN
+from custom_components.han_port import guard
+from custom_components.han_port.const import CONF_PROFILE, DOMAIN, ISSUE_TOTAL
 from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.han import plausibility
+from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.han.model import ImplausibleError, Message
 from custom_components.han_port.repairs import async_create_fix_flow
 from tests.common import Pty
@@ -29,7 +32,7 @@ from .test_sensor import ID, message, push, state
 from .timing import SetTimings
 
 ENERGY = "1-0:1.8.0"
-ISSUE = f"{const.ISSUE_TOTAL}_{ENERGY}_{{entry_id}}"
+ISSUE = f"{ISSUE_TOTAL}_{ENERGY}_{{entry_id}}"
 
 
 def energy(wh: float) -> object:
@@ -50,13 +53,9 @@ async def _setup(hass: HomeAssistant, pty: Pty) -> HanPortCoordinator:
 
 
 @pytest.fixture
-async def coordinator(
-    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch, timings: SetTimings
-) -> HanPortCoordinator:
+async def coordinator(hass: HomeAssistant, pty: Pty, timings: SetTimings) -> HanPortCoordinator:
     """A loaded entry on a quiet PTY, with a short repair threshold."""
-    timings(silence_intervals=1000)
-    monkeypatch.setattr(const, "TOTAL_ISSUE_READINGS", 3)
-    monkeypatch.setattr(const, "TOTAL_ISSUE_AFTER", timedelta(0))
+    timings(silence_intervals=1000, total_issue_readings=3, total_issue_after=0)
     return await _setup(hass, pty)
 
 
@@ -293,17 +292,38 @@ def test_sane_number() -> None:
     assert not sane_number(float("nan"))
 
 
+def telegram(value: str) -> bytes:
+    """A DSMR 5 telegram with the energy register only, and a valid CRC."""
+    body = f"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.0({value}*kWh)\r\n!"
+    raw = body.encode("latin-1")
+    return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
+
+
+async def _wait(condition: Callable[[], object], limit: float = 4.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_non_finite_total_never_reaches_the_sensor(
-    hass: HomeAssistant, coordinator: HanPortCoordinator
+    hass: HomeAssistant, pty: Pty, coordinator: HanPortCoordinator
 ) -> None:
-    await push(hass, coordinator, energy(1_000_000))
-    for bad in (float("nan"), float("inf"), 10**400):
-        await push(hass, coordinator, energy(bad))
-        assert state(hass, ENERGY) == "1000.0"
+    """Through the port, as a meter sends it: the library's gate refuses the frame.
+
+    (The integration checked every reading a second time; the library is the one gate now.)
+    """
+    await pty.write(telegram("001000.000"))
+    await _wait(lambda: state(hass, ENERGY) == "1000.0")
+    for bad in ("nan", "inf", "9" * 400):
+        await pty.write(telegram(bad))
+    await _wait(lambda: coordinator.counters.rejected.get("implausible") == 3)
+    assert state(hass, ENERGY) == "1000.0"
     assert coordinator.counters.rejected == {"implausible": 3}
     assert coordinator.data.readings[ENERGY].value == 1_000_000
-    await push(hass, coordinator, energy(1_000_100))
-    assert state(hass, ENERGY) == "1000.1"
+    await pty.write(telegram("001000.100"))
+    await _wait(lambda: state(hass, ENERGY) == "1000.1")
 
 
 @pytest.mark.parametrize("value", [10**15, -(10**15), 1e15, 10**15 + 1, 10**16, 1e16, 2**64 - 1])
@@ -319,5 +339,38 @@ def test_the_guard_never_drops_what_the_library_gate_passed(value: float) -> Non
     else:
         passed = True
     assert passed is sane_number(value)
-    assert plausibility.MAX_MAGNITUDE == MAX_MAGNITUDE
-    assert const.ENERGY_MAX_POWER == plausibility.MAX_POWER
+    # One set of bounds: the guard's are the library's own (review of issue 12, item 2).
+    assert guard.MAX_MAGNITUDE is plausibility.MAX_MAGNITUDE
+    assert guard.MAX_POWER is plausibility.MAX_POWER
+
+
+async def test_the_coordinator_guards_a_total_whatever_its_sensor(
+    hass: HomeAssistant, pty: Pty, timings: SetTimings
+) -> None:
+    """Review of issue 12, item 5: sensors read, never write, the coordinator's state.
+
+    The guard runs in the coordinator's publishing step: its value is in the published data,
+    and a total whose sensor the user disabled is guarded and counted all the same (it asks
+    nothing: Home Assistant shows nothing of it).
+    """
+    timings(silence_intervals=1000, total_issue_readings=3, total_issue_after=0)
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{ID}_{ENERGY}",
+        suggested_object_id="meter_energy_import",
+        disabled_by=er.RegistryEntryDisabler.USER,
+    )
+    coordinator = await _setup(hass, pty)
+    await push(hass, coordinator, energy(2_000_000))
+    for _ in range(3):
+        await push(hass, coordinator, energy(1_000))
+    assert hass.states.get(RESTORED) is None  # no sensor
+    assert coordinator.data.totals[ENERGY] == 2000.0
+    assert coordinator.data.readings[ENERGY].value == 1_000  # as decoded, for diagnostics
+    assert coordinator.counters.energy_dropped == 3
+    issue_id = ISSUE.format(entry_id=coordinator.config_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await push(hass, coordinator, energy(2_000_500))
+    assert coordinator.data.totals[ENERGY] == 2000.5

@@ -489,8 +489,12 @@ def test_health_logs_why_a_meter_went_unavailable(caplog: pytest.LogCaptureFixtu
     health = ReaderHealth("/dev/ttyUSB0")
     health.lost("cannot_open_port", "[Errno 2] No such file or directory")
     health.lost("something_new")
+    health.lost("refused", "truncated")
+    health.lost("refused", "checksum")
     assert "the port cannot be opened ([Errno 2] No such file or directory)" in caplog.text
     assert "is unavailable: something_new" in caplog.text
+    assert "its frames arrive, but every one is refused (truncated)" in caplog.text
+    assert "every one fails its checksum" in caplog.text
 
 
 async def test_a_port_error_while_reading_reopens_the_port(

@@ -120,9 +120,38 @@ async def test_values_and_units(hass: HomeAssistant, coordinator: HanPortCoordin
     assert state(hass, "1-0:13.7.0") == "0.98"
     assert state(hass, "1-0:3.8.0") == "12.345"
     assert state(hass, "1-0:14.7.0") == "50.01"
-    assert state(hass, "1-0:31.7.0") == "1.5"
+    # Text is never converted, not even text that reads as a number (see below).
+    assert state(hass, "1-0:31.7.0") == "unknown"
     assert state(hass, "1-0:51.7.0") == "unknown"
     assert state(hass, "1-0:71.7.0") == "unknown"
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e5", "1_000", "1.5", " 7 "])
+async def test_numeric_sensors_never_convert_text(
+    hass: HomeAssistant,
+    coordinator: HanPortCoordinator,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    """``float()`` takes all of these; a numeric sensor given text shows unknown.
+
+    The library refuses text with a unit (``han.plausibility``), so this reaches the
+    integration only past that gate (here: pushed straight into the coordinator). Counted
+    and logged once; the total keeps the value it had.
+    """
+    await push(hass, coordinator, message(**{"1_0__1_7_0": (500, "W"), "1_0__1_8_0": (10, "Wh")}))
+    assert state(hass, "1-0:1.8.0") == "0.01"
+    for _ in range(2):
+        await push(hass, coordinator, message(**{"1_0__1_7_0": (text, "W")}))
+        await push(hass, coordinator, message(**{"1_0__1_8_0": (text, "Wh")}))
+    assert state(hass, "1-0:1.7.0") == "unknown"
+    assert state(hass, "1-0:1.8.0") == "0.01"  # the guarded total holds
+    assert coordinator.counters.not_numbers == 4
+    assert caplog.text.count("carried text where a number belongs") == 1
+    assert coordinator.counters.publish_errors == 0
+    await push(hass, coordinator, message(**{"1_0__1_7_0": (501, "W"), "1_0__1_8_0": (20, "Wh")}))
+    assert state(hass, "1-0:1.7.0") == "501"
+    assert state(hass, "1-0:1.8.0") == "0.02"
 
 
 @pytest.mark.parametrize(
@@ -334,3 +363,30 @@ def test_meter_clock_timezone() -> None:
     assert _timestamp(None, data) == data.timestamp  # type: ignore[arg-type]
     data.timestamp = datetime(2024, 1, 1, 12, 0)  # noqa: DTZ001 - a meter's local time
     assert _timestamp(None, data).tzinfo is not None  # type: ignore[arg-type, union-attr]
+
+
+async def test_a_failure_while_judging_values_still_publishes(
+    hass: HomeAssistant,
+    coordinator: HanPortCoordinator,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(_data: object) -> None:
+        msg = "a bug while judging"
+        raise KeyError(msg)
+
+    monkeypatch.setattr(coordinator.published, "update", broken)
+    for power in (1, 2):
+        await push(hass, coordinator, message(**{"1_0__1_7_0": (power, "W")}))
+    assert state(hass, "1-0:1.7.0") == "2"
+    assert coordinator.counters.publish_errors == 2
+    assert caplog.text.count("updating the entities failed") == 1
+
+
+async def test_only_a_total_takes_a_restored_floor(
+    hass: HomeAssistant, coordinator: HanPortCoordinator
+) -> None:
+    await push(hass, coordinator, message(**{"1_0__1_7_0": (5, "W")}))
+    coordinator.restore_total("1-0:1.7.0", 1000.0, datetime.now(UTC))
+    coordinator.restore_total("1-0:9.9.9", 1000.0, datetime.now(UTC))  # nothing sent
+    assert coordinator.data.totals == {}
