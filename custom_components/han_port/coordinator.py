@@ -29,8 +29,8 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.typing import UNDEFINED
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-import serialx
 
+from . import ports
 from .capacity import EntryCapacity
 from .connection import KEY_ERRORS, MeterConfig
 from .const import (
@@ -133,7 +133,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     @property
     def port_label(self) -> str:
         """The port for logs and diagnostics, with any credentials in a URL removed."""
-        return str(serialx.redact_uri(self.meter.port))
+        return ports.port_label(self.meter.port)
 
     @property
     def lost(self) -> bool:
