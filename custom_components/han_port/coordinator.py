@@ -299,15 +299,17 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     # ------------------------------------------------------------------ availability
 
     @callback
-    def set_lost(self, reason: str, *, log: bool = True, detail: str | None = None) -> None:
+    def set_lost(self, reason: str, *, log: bool = True, detail: str | None = None) -> bool:
         """The meter became unavailable for ``reason`` (logged once, unless ``log`` is off).
 
-        Once per outage, except that a meter first taken for silent may turn out to be
-        sending frames that are all refused: the reason then becomes the refusal's (``detail``
-        is its code for ``refused``).
+        Once per outage, except between silence and refusals: a meter first taken for silent
+        may turn out to be sending frames that are all refused (the reason then becomes the
+        refusal's; ``detail`` is its code for ``refused``), and a meter whose frames were
+        refused may stop sending altogether (the reason then becomes ``silent``). True when
+        ``reason`` was taken.
         """
-        if self._lost and not (self.lost_reason == "silent" and reason in _REFUSED_REASONS):
-            return
+        if self._lost and not self._moves_on(reason):
+            return False
         self._lost = True
         self.lost_reason = reason
         if log:
@@ -323,6 +325,13 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
                 translation_placeholders=placeholders,
             )
         )
+        return True
+
+    def _moves_on(self, reason: str) -> bool:
+        """Whether a lost meter's reason changes to ``reason``: silent <-> refused only."""
+        if self.lost_reason == "silent":
+            return reason in _REFUSED_REASONS
+        return reason == "silent" and self.lost_reason in _REFUSED_REASONS
 
     @callback
     def _update_device(self, meter: MeterIdentity) -> None:

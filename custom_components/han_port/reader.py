@@ -7,14 +7,17 @@ stops on its own:
 * a port that cannot be opened is retried with a back-off (1 s doubling to 60 s, back to
   1 s once a message decodes); a port that fails or closes is reopened the same way;
 * a port that is open but silent stays open (frames sent while it was closed would be
-  lost) and is reopened only after ``Timings.silent_reopen_after``, in case the connection
-  died without a word;
+  lost) and is reopened only after ``Timings.silent_reopen_after`` without a single byte, in
+  case the connection died without a word. Bytes that keep arriving prove it alive, even if
+  every frame in them is refused: reopening would not help, and would throw away what the
+  decoder learnt (list layouts, its format lock, compact frames' formats);
 * a meter whose frames keep arriving but are all refused is not "silent": after the same
   silence period it goes unavailable for the reason that refused the most of them
   (``checksum``, ``implausible``, ``unknown_layout``, ``replayed``, the keys), or as
   ``unreadable`` when bytes arrive without any frame in them; the state says ``refusing``
   and the meter-silent issue is not raised (the no-decode, decryption and counter-reset
-  issues say what is wrong);
+  issues say what is wrong). Once nothing arrives any more for a silence period, the
+  reason becomes ``silent``;
 * a bug inside the loop reopens the port; if the task itself ever ends other than by
   ``async_stop``, the meter is marked lost and the task is started again with back-off.
 """
@@ -205,7 +208,9 @@ class PortReader:
         return max(self.last_message or opened_at, opened_at)
 
     def _reopen_at(self, opened_at: float) -> float:
-        return self._since(opened_at) + self._timings.silent_reopen_after
+        """Loop time to reopen a lost meter's port: no bytes for ``silent_reopen_after``."""
+        last_bytes = max(self._last_bytes or opened_at, opened_at)
+        return last_bytes + self._timings.silent_reopen_after
 
     def _wait(self, opened_at: float) -> float:
         """Seconds to wait for bytes: until the meter counts as silent, or the reopen."""
@@ -239,9 +244,9 @@ class PortReader:
         if not silence:
             return
         if quiet:
-            if not coordinator.lost:
+            # Available, or lost for frames refused until they stopped coming: now silent.
+            if coordinator.lost_reason != "silent" and coordinator.set_lost("silent"):
                 self._counters.silent_periods += 1
-                coordinator.set_lost("silent")
             self.state, self.refusing = "silent", None
         self._check_silent_issue()
 

@@ -475,10 +475,16 @@ async def test_frames_that_keep_coming_refused_are_not_silence(
         assert diagnostics["refused_since_last_message"][code] >= 1
     await wait_for(lambda: issues.async_get_issue(DOMAIN, no_decode) is not None)
     await writer.stop()
-    # The meter stops for real: now it is silent, and the no-decode issue says enough.
+    # The meter stops for real: now it is silent (not stuck at the refusal), and the
+    # no-decode issue says enough: the meter-silent issue is not raised.
     await wait_for(lambda: coordinator.reader.state == "silent")
+    assert coordinator.lost_reason == "silent"
+    error = coordinator.last_exception
+    assert isinstance(error, UpdateFailed)
+    assert error.translation_key == "silent"
+    assert coordinator.counters.silent_periods == 1
+    assert "the port is open, but the meter sends nothing" in caplog.text
     assert issues.async_get_issue(DOMAIN, f"{ISSUE_SILENT}_{entry.entry_id}") is None
-    assert coordinator.counters.silent_periods == 0  # it never went unavailable as silent
     await pty.write(HDLC_NO)
     await wait_for(lambda: value(hass, power) == "546")
     assert coordinator.reader.state == "receiving"
