@@ -87,7 +87,8 @@ async def test_diagnostics_redacts_keys(
     assert diagnostics["entry"]["data"][CONF_SYSTEM_TITLE] == "**REDACTED**"
     assert diagnostics["profile"]["id"] == "lu_smarty"
     assert diagnostics["detected_format"] == "p1"
-    assert diagnostics["meter"]["meter_id"] == "SAG1030700012701"
+    assert diagnostics["meter"]["meter_id"] == "**REDACTED**"
+    assert diagnostics["entry"]["unique_id"] == "**REDACTED**"
     assert diagnostics["counters"]["ok"] >= 2
     assert diagnostics["counters"]["auth"] >= 1
     assert diagnostics["counters"]["last_error"] == "auth_failed"
@@ -104,7 +105,7 @@ async def test_diagnostics_redacts_keys(
     assert "1-0:1.8.0" in diagnostics["registers"]
 
     dumped = json.dumps(diagnostics).lower()
-    for secret in (LU_EK, LU_AK, SYSTEM_TITLE):
+    for secret in (LU_EK, LU_AK, SYSTEM_TITLE, "SAG1030700012701"):
         assert secret.lower() not in dumped
         assert secret.lower() not in caplog.text.lower()
     # Frame bytes only in the capture for bug reports (test_capture.py), nowhere else.
@@ -146,6 +147,7 @@ async def test_diagnostics_wireless(
     state = hass.states.get(registry.async_get_entity_id("sensor", DOMAIN, "30584551_1-0:1.8.0"))
     assert state.state == "15948.218"
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    assert diagnostics["decoder"] == {"heard": ["30584551"]}
+    assert diagnostics["decoder"] == {"heard": "**REDACTED**", "meters_heard": 1}
     assert WMBUS_GAMA_KEY.lower() not in json.dumps(diagnostics).lower()
+    assert "30584551" not in json.dumps(diagnostics)
     assert await hass.config_entries.async_unload(entry.entry_id)
