@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .connection import KEY_ERRORS
 from .const import ISSUE_NO_DECODE
+from .han.decoder import DEFAULT_FORMATS
 from .han.framing import FrameKind
 from .han.model import ErrorCode, Message, Rejected
 
@@ -40,19 +41,11 @@ FORMAT_NAMES = {
 }
 #: Refusals that are no reason to ask for a capture (another issue explains them).
 _UNDERSTOOD = KEY_ERRORS | {ErrorCode.REPLAYED}
-#: The wired framers a decoder without a format list uses (``han.decoder.Decoder``).
-_DEFAULT_FORMATS = (
-    FrameKind.P1_STOEN,
-    FrameKind.P1,
-    FrameKind.DSMR_GCM,
-    FrameKind.HDLC,
-    FrameKind.MBUS,
-)
 
 
 def formats_in_use(meter: MeterConfig) -> tuple[FrameKind, ...]:
     """The framers the reader tries on this entry's line."""
-    return meter.formats or _DEFAULT_FORMATS
+    return meter.formats or DEFAULT_FORMATS
 
 
 def describe(meter: MeterConfig) -> dict[str, str]:

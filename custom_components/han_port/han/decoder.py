@@ -37,6 +37,12 @@ if TYPE_CHECKING:
     from .framing import Framer
 
 _DLMS = (FrameKind.HDLC, FrameKind.MBUS)
+#: The wired framers, in the order the stream reader tries them. A bare APDU's (``dlms.raw``)
+#: only when ``formats`` names it: it carries no checksum.
+_FRAMERS: tuple[type[Framer], ...] = (StoenFramer, P1Framer, DsmrGcmFramer, HdlcFramer, MbusFramer)
+#: The formats a decoder given no ``formats`` reads (the single list; the integration's
+#: repair issue and capture name them).
+DEFAULT_FORMATS: tuple[FrameKind, ...] = tuple(framer.kind for framer in _FRAMERS)
 #: ``Message.format`` of what the DLMS session decodes.
 _DLMS_FORMAT = "dlms"
 _ABANDONED = "a DLMS message whose last segment never came (the next message began)"
@@ -82,13 +88,7 @@ class Decoder:
         self.replay = replay if replay is not None else ReplayGuard()
         self._p1 = P1Session(self.keys, country=country)
         self._dlms = DlmsSession(self.keys, country=country, require_encryption=require_encryption)
-        framers: list[Framer] = [
-            StoenFramer(),
-            P1Framer(),
-            DsmrGcmFramer(),
-            HdlcFramer(),
-            MbusFramer(),
-        ]
+        framers: list[Framer] = [framer() for framer in _FRAMERS]
         self._raw_apdu = formats is not None and FrameKind.APDU in formats
         if self._raw_apdu:
             framers.append(RawApduFramer())
