@@ -259,13 +259,18 @@ async def test_a_silent_line_raises_no_such_issue(
     """No bytes at all is silence (another issue's business), not unreadable data."""
     timings(silence_intervals=1000, no_decode_issue_after=0.1)
     entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"})
+    watch = entry.runtime_data.no_decode
     await pty.write(b"\x00" * 10)
-    await asyncio.sleep(0.3)
-    await pty.write(b"\x00" * 10)  # a new run: the gap was longer than the delay
-    await asyncio.sleep(0.05)
+    await _wait(lambda: watch.bytes == 10)  # read: a run of 10 bytes began
+    # A gap longer than the delay (1.5 x, on the watch's own clock) ...
+    gap_ends = hass.loop.time() + 0.15
+    await _wait(lambda: hass.loop.time() >= gap_ends)
+    await pty.write(b"\x00" * 7)
+    # ... so these 7 bytes start a new run (the same run would count 17).
+    await _wait(lambda: watch.bytes != 10)
     await hass.async_block_till_done()
+    assert watch.bytes == 7
     assert _issue(hass, entry) is None
-    assert entry.runtime_data.no_decode.bytes == 10
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -291,9 +296,15 @@ async def test_a_wireless_receiver_keeps_no_capture(
             CONF_EK: WMBUS_GAMA_KEY.lower(),
         },
     )
-    await asyncio.sleep(0.4)
+    reader = entry.runtime_data.reader
+    await _wait(lambda: reader.decoder is not None and reader.decoder.diagnostics()["heard"])
+    # Frames keep coming, for longer than the no-decode delay (3 more, 0.05 s apart).
+    heard_at = meter.sent
+    await _wait(lambda: meter.sent >= heard_at + 3)
+    await hass.async_block_till_done()
     download = await _download(hass, hass_client, entry)
     assert download["data"]["capture"] == {}
+    assert download["data"]["decoder"]["meters_heard"] == 1
     assert _issue(hass, entry) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
