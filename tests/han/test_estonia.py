@@ -213,11 +213,11 @@ def test_the_user_data_of_an_mbus_frame_is_not_a_bare_apdu() -> None:
         (b"\x0f\x00\x00\x00\x01\x00\xff", ScanStatus.INVALID),  # no A-XDR type 0xFF
         (b"\x0f\x00\x00\x00\x01\x0c" + bytes(12) + b"\x12\x00\x05", ScanStatus.FRAME),
         (b"\xdb", ScanStatus.NEED_MORE),
-        (b"\xdb\x09", ScanStatus.INVALID),  # a system title is at most 8 bytes
-        (b"\xdb\x00\x04", ScanStatus.INVALID),  # shorter than SC + frame counter
-        (b"\xdb\x00\x08\x30\x00\x00\x00\x01", ScanStatus.NEED_MORE),
-        (b"\xdb\x00\x82\x10\x00\x30", ScanStatus.INVALID),  # longer than any APDU
-        (b"\xdb\x00\x05\x30\x00\x00\x00\x01", ScanStatus.FRAME),
+        (b"\xdb\x09", ScanStatus.INVALID),  # a system title is 8 bytes
+        (b"\xdb\x08LGZ\x00\x00\x00\x00\x00\x04", ScanStatus.INVALID),  # shorter than SC + FC
+        (b"\xdb\x08LGZ\x00\x00\x00\x00\x00\x08\x30\x00\x00\x00\x01", ScanStatus.NEED_MORE),
+        (b"\xdb\x08LGZ\x00\x00\x00\x00\x00\x82\x10\x00\x30", ScanStatus.INVALID),  # too long
+        (b"\xdb\x08LGZ\x00\x00\x00\x00\x00\x05\x30\x00\x00\x00\x01", ScanStatus.FRAME),
     ],
 )
 def test_the_framer_reads_the_apdu_structure(data: bytes, status: ScanStatus) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
-from .dlms.raw import RawApduFramer
+from .dlms.raw import RawApduFramer, plausible_title
 from .framing import Frame, FrameKind
 from .model import (
     KEY_ERRORS,
@@ -46,6 +46,7 @@ DEFAULT_FORMATS: tuple[FrameKind, ...] = tuple(framer.kind for framer in _FRAMER
 #: ``Message.format`` of what the DLMS session decodes.
 _DLMS_FORMAT = "dlms"
 _ABANDONED = "a DLMS message whose last segment never came (the next message began)"
+_UNCONFIRMED = "a frame without a checksum whose keys failed, and the next did not: noise"
 
 
 class Decoder:
@@ -175,12 +176,18 @@ class Decoder:
         """Emit the held key error, then ``result``.
 
         The held error is dropped instead when ``result`` decoded from another ``kind`` of frame.
+        A decoder that reads bare APDUs (no checksum: noise can pass for one) refuses it as
+        ``malformed`` unless ``result`` is None (another key error, or the data's end): a meter
+        whose keys fail fails every push, noise once.
         """
         held = self._held
         if held is not None:
             self._held = None
             if isinstance(result, Message) and kind != held.format:
                 self.reader.stats.unconfirmed += 1
+            elif self._raw_apdu and result is not None:
+                self.reader.stats.unconfirmed += 1
+                out.append(Rejected(held.format, MalformedError(_UNCONFIRMED), held.size))
             else:
                 out.append(held)
         if result is not None:
@@ -224,7 +231,12 @@ class Decoder:
 
         Only when the P1 reading decrypts to something that is not a telegram (``wrong_key``
         without a verified tag, ``malformed`` with one) is the envelope read as an APDU.
+        Its system title must be a meter's, as a bare APDU's (``dlms.raw``): this decoder
+        reads frames without a checksum, and noise must not pass for a frame whose keys fail.
         """
+        if not plausible_title(frame.payload[2:10]):
+            msg = "an envelope whose system title is no meter's (no FLAG id): noise, not a frame"
+            raise MalformedError(msg)
         try:
             return self._p1.push_frame(frame)
         except (WrongKeyError, MalformedError):

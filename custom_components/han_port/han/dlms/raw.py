@@ -11,6 +11,16 @@ send) and why it refuses what is evidently the inside of a framed message:
   information field of an HDLC frame whose start was missed (the reader joined mid-frame);
 * an APDU followed by ``CS 16`` is the user data of a wired M-Bus frame.
 
+Without a checksum, random bytes (noise, the wrong baud rate) must not pass for a ciphered
+APDU: decrypting them fails, and a key error would ask the user for keys that are fine. So a
+bare ``DB`` APDU must look like a meter's: an 8-byte system title that begins with a FLAG
+manufacturer id (three capital letters: ``KAM``, ``KFM``, ``LGZ``, ``SAG``, ``ISK`` in every
+capture of the vectors) and a security control byte that secures (authentication and/or
+encryption, suite 0-2, not compressed). Random bytes pass that about once in 10^9 bytes
+instead of once in 10^4 (a ciphered APDU without a system title, ``DB 00``, which only a
+configured title could decrypt, has no capture behind it and is not read bare). The
+decoder applies the same test to an envelope it reads as a DLMS APDU (``plausible_title``).
+
 The decoder never lets a bare APDU win the stream's format lock (``Decoder``): on an HDLC
 line the next whole frame, whose FCS verifies, locks the reader onto HDLC at once.
 
@@ -32,7 +42,27 @@ _HDLC_FLAG = 0x7E
 _MBUS_STOP = 0x16
 #: What may follow an HDLC frame's closing flag: the next frame's flag or its format byte.
 _AFTER_FLAG = frozenset({_HDLC_FLAG, *range(0xA0, 0xB0)})
-_MAX_TITLE = 8
+#: A system title: 8 bytes, the first 3 a FLAG manufacturer id (DLMS UA; 3 capital letters).
+_TITLE = 8
+_FLAG = 3
+#: Security control: authentication (0x10) and/or encryption (0x20); 0x40 the key set
+#: (broadcast); 0x80 compression (never seen, not supported); the low nibble the suite.
+_SC_SECURED = 0x30
+_SC_COMPRESSED = 0x80
+_SC_MAX_SUITE = 2
+
+
+def plausible_title(title: bytes) -> bool:
+    """Whether ``title`` can be a meter's system title (8 bytes, a FLAG id first)."""
+    return len(title) == _TITLE and _capitals(title[:_FLAG])
+
+
+def _capitals(data: bytes) -> bool:
+    return all(0x41 <= byte <= 0x5A for byte in data)  # A-Z
+
+
+def _plausible_sc(sc: int) -> bool:
+    return bool(sc & _SC_SECURED) and not sc & _SC_COMPRESSED and sc & 0x0F <= _SC_MAX_SUITE
 
 
 def _notification_end(buf: bytes, start: int) -> int:
@@ -62,14 +92,21 @@ def _notification_end(buf: bytes, start: int) -> int:
 
 
 def _ciphered_end(buf: bytes, start: int) -> int:
-    """Where the general-glo-ciphering APDU at ``start`` ends (its length field says)."""
+    """Where the general-glo-ciphering APDU at ``start`` ends (its length field says).
+
+    MalformedError for what no meter sends (see the module's docstring).
+    """
+    title_end = start + 2 + _TITLE
     if start + 1 >= len(buf):
         raise TruncatedError
-    title = buf[start + 1]
-    if title > _MAX_TITLE:
-        raise MalformedError
-    length, pos = read_length(buf, start + 2 + title)
+    if buf[start + 1] != _TITLE or not _capitals(buf[start + 2 : start + 2 + _FLAG]):
+        raise MalformedError  # (as much of the FLAG id as has come)
+    if title_end > len(buf):
+        raise TruncatedError
+    length, pos = read_length(buf, title_end)
     if length < 5:
+        raise MalformedError
+    if pos < len(buf) and not _plausible_sc(buf[pos]):
         raise MalformedError
     return pos + length
 
