@@ -791,8 +791,11 @@ async def test_reload_on_a_pty_at_8e1(hass: HomeAssistant, pty: Pty, profile: st
         data[CONF_EK], frame = AT_EK, AT_FRAME
     entry = await setup(hass, pty.path, "meter", **data)
     for _ in range(2):
-        assert await hass.config_entries.async_reload(entry.entry_id)
+        reloaded = await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
+        # Seen once under a loaded full run (reload False, not reproduced in 60 runs since):
+        # the state and reason say which half failed next time.
+        assert reloaded, (entry.state, entry.reason)
         assert entry.state is ConfigEntryState.LOADED
     writer = Writer(pty, [frame] * 3)
     await writer.done()
