@@ -151,15 +151,3 @@ def test_accounting_is_what_decides_the_intervals() -> None:
         assert replace(FLANDERS, **{name: value}).accounting() != FLANDERS.accounting(), name
     # Every field is one or the other: a new field is part of the accounting by default.
     assert len(FLANDERS.accounting()) == len(fields(FLANDERS)) - 7
-
-
-def test_one_definition_of_the_swedish_working_hours() -> None:
-    from custom_components.han_port import capacity_rules
-    from custom_components.han_port.han.capacity import (
-        SE_HOURS,
-        SWEDEN_WEEKDAY_DAYTIME,
-    )
-
-    assert SE_HOURS == (7, 19)
-    assert SWEDEN_WEEKDAY_DAYTIME.hours is SE_HOURS
-    assert capacity_rules.preset(capacity_rules.SE_CUSTOM).hours is SE_HOURS

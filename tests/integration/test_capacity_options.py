@@ -339,3 +339,12 @@ async def test_sensors_of_a_former_rule_leave_the_entity_registry(
     await hass.async_block_till_done()
     assert keys() == set()
     assert others <= {e.entity_id for e in registry.entities.values()}
+
+
+def test_one_definition_of_the_swedish_working_hours() -> None:
+    from custom_components.han_port import capacity_rules
+    from custom_components.han_port.han.capacity import SE_HOURS
+
+    assert SE_HOURS == (7, 19)
+    assert SWEDEN_WEEKDAY_DAYTIME.hours is SE_HOURS
+    assert capacity_rules.preset(capacity_rules.SE_CUSTOM).hours is SE_HOURS
