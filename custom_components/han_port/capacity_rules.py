@@ -22,7 +22,7 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import LOGGER
-from .han.capacity import NORWAY, PRESETS, CapacityRule
+from .han.capacity import NORWAY, PRESETS, SE_HOURS, CapacityRule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,8 +38,6 @@ CONF_CAPACITY_DISTINCT: Final = "capacity_distinct_days"
 OFF: Final = "off"
 NO_OTHER: Final = "no_other"
 SE_CUSTOM: Final = "se_custom"
-#: Working hours of the configurable Swedish rule (Sala-Heby Energi: 07-19).
-SE_HOURS: Final = (7, 19)
 MAX_PEAKS: Final = 10
 MAX_STEPS: Final = 30
 #: Form errors of the price steps.

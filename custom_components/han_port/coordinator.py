@@ -218,7 +218,10 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         if data.merge(message):
             self._update_device(data.meter)
         if self.capacity is not None:
-            self.capacity.feed(message)
+            try:
+                self.capacity.feed(message)
+            except Exception as err:  # noqa: BLE001 - the capacity tariff never stops readings
+                self.capacity.failed(err)
         return True
 
     @callback

@@ -14,7 +14,8 @@ except the budgets (W, what a charger's automation compares with power). What th
 - step (and step budget): rules with price steps (Norway);
 - budget: the import power (W) that can be added for the rest of the interval without raising
   the month's value; the step budget: without leaving the target step (live). Unknown outside
-  the rule's hours or days: the rule sets no limit then.
+  the rule's hours or days: the rule sets no limit then, and the attribute ``counts`` is false
+  (only then: unknown with ``counts`` true or missing means the budget is not known).
 
 Live values are unknown until the first frame after a start (the month's values are restored
 at once). The sensors take a new status at every interval end and otherwise at most every
@@ -37,8 +38,11 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import UnitOfPower
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 
+from .capacity_rules import MAX_PEAKS
 from .entity import meter_device_info
+from .han.capacity import CapacityRule
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
 
     from .capacity import EntryCapacity
     from .coordinator import HanPortCoordinator
-    from .han.capacity import CapacityRule, CapacityStatus
+    from .han.capacity import CapacityStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +84,7 @@ def _interval(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
 
 def _budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
     return {
+        "counts": status.counts,
         "interval_end": status.interval_end.isoformat(),
         "max_average": _kw(status.max_average_w),
     }
@@ -87,6 +92,7 @@ def _budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
 
 def _step_budget(status: CapacityStatus, _rule: CapacityRule) -> dict[str, Any]:
     return {
+        "counts": status.counts,
         "interval_end": status.interval_end.isoformat(),
         "target_step": status.target_step,
         "target_upper": _kw(status.step_upper_w),
@@ -199,18 +205,35 @@ def capacity_sensors(coordinator: HanPortCoordinator) -> list[HanCapacitySensor]
     """The entry's capacity sensors (none when its capacity tariff is off).
 
     They are updated together by one coordinator listener (``CapacitySensors``), not one each:
-    with nothing new to show, a publish costs them one comparison.
+    with nothing new to show, a publish costs them one comparison. Capacity sensors of the
+    entry that the rule no longer has (another rule, fewer peaks, the tariff off) are removed
+    from the entity registry.
     """
     capacity = coordinator.capacity
+    provided = descriptions(capacity.rule) if capacity is not None else []
+    _remove_orphans(coordinator, {description.key for description in provided})
     if capacity is None:
         return []
-    sensors = [
-        HanCapacitySensor(coordinator, capacity, description)
-        for description in descriptions(capacity.rule)
-    ]
+    sensors = [HanCapacitySensor(coordinator, capacity, description) for description in provided]
     group = CapacitySensors(coordinator, capacity, sensors)
     coordinator.config_entry.async_on_unload(coordinator.async_add_listener(group.update))
     return sensors
+
+
+def _every_key() -> set[str]:
+    """The keys of every capacity sensor any rule can have."""
+    most = CapacityRule(key="every", peaks=MAX_PEAKS, rolling_months=2, steps=(1.0,))
+    return {description.key for description in descriptions(most)}
+
+
+def _remove_orphans(coordinator: HanPortCoordinator, keep: set[str]) -> None:
+    """Remove the entry's capacity sensors not in ``keep`` from the entity registry."""
+    registry = er.async_get(coordinator.hass)
+    entry_id = coordinator.config_entry.entry_id
+    orphans = {f"{coordinator.meter_key}_{key}" for key in _every_key() - keep}
+    for entity in er.async_entries_for_config_entry(registry, entry_id):
+        if entity.domain == "sensor" and entity.unique_id in orphans:
+            registry.async_remove(entity.entity_id)
 
 
 class CapacitySensors:

@@ -267,3 +267,71 @@ def test_capture_time_of_sub_meters_and_invalid_times() -> None:
     assert (peak.value, peak.captured) == (2589, None)
     # The capture time is not part of the reading's value: equal readings compare equal.
     assert peak == Reading("1-0:1.6.0", 2589, "W")
+
+
+def _with_history(line: str) -> Message:
+    """The real dsmr-reader Fluvius telegram with its 0-0:98.1.0 line replaced (CRC fixed)."""
+    import re
+
+    from han.crc import crc16_arc
+
+    text = wire(vector("dsmr", "dr_fluvius_with_peak_data")).decode("latin-1")
+    body = re.sub(r"0-0:98\.1\.0\([^\r]*", lambda _m: "0-0:98.1.0" + line, text)
+    body = body[: body.rindex("!") + 1]
+    tel = body + f"{crc16_arc(body.encode('latin-1')):04X}\r\n"
+    results = Decoder(country="BE").feed(tel.encode("latin-1"), final=True)
+    message = next(r for r in results if isinstance(r, Message))
+    assert "0-0:98.1.0" in message.readings
+    return message
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "(ABC)(230114124500W)(03.332*kW)",  # a month stamp that is no time
+        "(1234)(230114124500W)(03.332*kW)",
+        "(230201000000W)(XYZ)(03.332*kW)",  # a peak time that is no time
+        "(230201000000W)(230114124500W)(9e99)",  # no number with a unit
+    ],
+)
+def test_an_odd_98_1_0_entry_is_skipped_the_others_kept(odd: str) -> None:
+    """Each entry is read on its own: one that does not parse never makes the reader raise."""
+    good = "(230301000000W)(230214124500W)(04.100*kW)"
+    line = f"(2)(1-0:1.6.0)(1-0:1.6.0){odd}{good}"
+    records = meter_history(_with_history(line).readings, TZ, FLANDERS)
+    assert [(r.month, r.peak_w) for r in records] == [(month_index(2023, 2), 4100.0)]
+    only = meter_history(_with_history(f"(1)(1-0:1.6.0)(1-0:1.6.0){odd}").readings, TZ, FLANDERS)
+    assert only == []
+
+
+def test_meter_history_entries_checked_one_by_one() -> None:
+    def history(*entries: object) -> dict[str, Reading]:
+        value = json.dumps({"entries": list(entries)})
+        return {"0-0:98.1.0": Reading("0-0:98.1.0", value, None)}
+
+    good = ["2023-03-01T00:00:00+01:00", "2023-02-14T12:45:00+01:00", 4100]
+    odd = [
+        ["ABC", "2023-02-14T12:45:00+01:00", 3332],
+        ["2023-03-01T00:00:00+01:00", "nope", 3332],
+        ["2023-03-01T00:00:00+01:00", "2023-02-14T12:45:00+01:00", -5],
+        ["2023-03-01T00:00:00+01:00", "2023-02-14T12:45:00+01:00", 1e99],
+        ["9999-12-31T23:59:59+00:00", "2023-02-14T12:45:00+01:00", 10],  # beyond datetime
+    ]
+    records = meter_history(history(*odd, good), TZ, FLANDERS)
+    assert [(r.month, r.peak_w) for r in records] == [(month_index(2023, 2), 4100.0)]
+    # Stamps without an offset are the rule's local time; the CT scale multiplies the peak.
+    naive = ["2023-03-01T00:00:00", "2023-02-14T12:45:00", 4100]
+    (record,) = meter_history(history(naive), TZ, FLANDERS, scale=2)
+    assert (record.month, record.peak_w, record.value_w) == (month_index(2023, 2), 8200.0, 8200.0)
+    assert record.peak_start == datetime.fromisoformat("2023-02-14T12:30:00+01:00").timestamp()
+
+
+def test_the_meter_month_peak_in_watts() -> None:
+    from han.capacity.fluvius import month_peak_w
+
+    message = decode("dr_fluvius_with_peak_data")
+    assert month_peak_w(message.readings) == 1566.0  # 1-0:1.6.0(...)(01.566*kW)
+    assert month_peak_w(message.readings, 10) == 15660.0
+    assert month_peak_w({}) is None
+    assert month_peak_w({"1-0:1.6.0": Reading("1-0:1.6.0", -1.0, "W")}) is None
+    assert month_peak_w({"1-0:1.6.0": Reading("1-0:1.6.0", float("inf"), "W")}) is None

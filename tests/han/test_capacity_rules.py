@@ -131,3 +131,23 @@ def test_intervals_on_dst_days() -> None:
     for k in range(70):  # the cache stays small
         clock.info(a + 900 * k)
     assert len(clock._cache) <= 64
+
+
+def test_accounting_is_what_decides_the_intervals() -> None:
+    """Rules that differ only in prices, steps, floor or months billed count alike."""
+    from dataclasses import fields, replace
+
+    from han.capacity import FLANDERS, NORWAY, NORWAY_BKK, NORWAY_LEDE
+
+    assert NORWAY.accounting() == NORWAY_BKK.accounting()  # other steps and prices
+    assert NORWAY.accounting() != NORWAY_LEDE.accounting()  # one peak, not three
+    priced = replace(FLANDERS, floor_w=0.0, rolling_months=1, currency=None, key="x")
+    assert priced.accounting() == FLANDERS.accounting()
+    counted = {"interval_minutes": 60, "peaks": 2, "distinct_days": True, "weekdays_only": True}
+    counted |= {"hours": (8, 20), "months": frozenset({1}), "night_hours": (22, 6)}
+    counted |= {"excluded_dates": frozenset({date(2025, 1, 2)}), "holidays": "SE"}
+    counted |= {"night_weight": 0.5}
+    for name, value in counted.items():
+        assert replace(FLANDERS, **{name: value}).accounting() != FLANDERS.accounting(), name
+    # Every field is one or the other: a new field is part of the accounting by default.
+    assert len(FLANDERS.accounting()) == len(fields(FLANDERS)) - 7

@@ -78,7 +78,8 @@ class Charger:
             self.set(SWITCH, states["switch"])
         for entity_id, value in zip(HEADROOM, states.get("headroom", ()), strict=False):
             self.set(entity_id, value, "A")
-        self.set(BUDGET, states.get("budget", "unknown"), states.get("unit", "W"))
+        budget_attrs = {"counts": states["counts"]} if "counts" in states else {}
+        self.set(BUDGET, states.get("budget", "unknown"), states.get("unit", "W"), **budget_attrs)
         await self.hass.services.async_call(
             "automation", "trigger", {"entity_id": "automation.ev"}, blocking=True
         )
@@ -135,11 +136,21 @@ async def test_three_phase_charger_follows_budget_and_headroom(
     assert await ev.run(budget=9000, current=10, power=6900, headroom=(20, 1.5, 20)) == [11.0]
     # A little more room (0.6 A): below the 1 A hysteresis, nothing is sent.
     assert await ev.run(budget=414, current=10, power=6900, headroom=(20, 20, 20)) == []
-    # Outside the rule's hours the budget is unknown: the fuse and the maximum limit.
-    assert await ev.run(budget="unknown", current=10, power=6900, headroom=(9, 9, 9)) == [16.0]
-    assert await ev.run(budget="unavailable", current=10, power=6900, headroom=(3, 4, 5)) == [13.0]
+    # Outside the rule's hours the budget is unknown and does not count: the fuse and the
+    # maximum limit.
+    run = {"current": 10, "power": 6900}
+    assert await ev.run(budget="unknown", counts=False, headroom=(9, 9, 9), **run) == [16.0]
+    assert await ev.run(budget="unknown", counts=False, headroom=(3, 4, 5), **run) == [13.0]
+    # A budget unavailable or unknown for another reason never raises the current: held...
+    assert await ev.run(budget="unavailable", headroom=(9, 9, 9), **run) == []
+    assert await ev.run(budget="unknown", headroom=(9, 9, 9), **run) == []
+    assert await ev.run(budget="unknown", counts=True, headroom=(9, 9, 9), **run) == []
+    assert await ev.run(budget="unavailable", counts=False, headroom=(9, 9, 9), **run) == []
+    # ... and lowered when the fuse needs it.
+    assert await ev.run(budget="unavailable", headroom=(9, -2, 9), **run) == [8.0]
     # The budget in kW (a display unit chosen in Home Assistant) is read as kW.
-    assert await ev.run(budget=1.38, unit="kW", current=10, power=6900) == [12.0]
+    kw = {"budget": 1.38, "unit": "kW", "headroom": (20, 20, 20)}
+    assert await ev.run(**kw, **run) == [12.0]
 
 
 async def test_pause_below_the_minimum_and_resume_with_hysteresis(
@@ -158,6 +169,13 @@ async def test_pause_below_the_minimum_and_resume_with_hysteresis(
     # Already paused and still no room: nothing to do.
     assert await ev.run(budget=-500, current=6, power=0, switch="off") == []
     assert ev.off == []
+    # Paused with plenty of fuse but no budget known: stays paused (never resumes blind).
+    for budget in ("unavailable", "unknown"):
+        assert await ev.run(budget=budget, current=16, power=0, switch="off") == []
+        assert ev.on == []
+    # Not counting (outside the rule's hours): resumes.
+    assert await ev.run(budget="unknown", counts=False, current=16, power=0, switch="off") == [16.0]
+    assert [call.data["entity_id"] for call in ev.on] == [[SWITCH]]
 
 
 async def test_single_phase_charger_without_power_sensor_or_switch(
@@ -172,6 +190,8 @@ async def test_single_phase_charger_without_power_sensor_or_switch(
     assert await ev.run(budget=-700, current=6, headroom=(10,)) == [0.0]
     # At 0 A nothing is drawn; 1610 W fits 7 A >= 6 A + 1 A: charging again.
     assert await ev.run(budget=1610, current=0, headroom=(10,)) == [7.0]
+    # Paused by the current (0 A) and the budget unavailable: stays at 0 A.
+    assert await ev.run(budget="unavailable", current=0, headroom=(10,)) == []
 
 
 def readme_automation() -> dict[str, Any]:
@@ -196,7 +216,14 @@ async def test_readme_example_does_what_the_blueprint_does(hass: HomeAssistant) 
     on = async_mock_service(hass, "switch", "turn_on")
     headroom = [f"sensor.han_port_current_headroom_l{phase}" for phase in (1, 2, 3)]
 
-    async def run(budget: Any, current: float, power: float, left: tuple[float, ...], switch: str):
+    async def run(
+        budget: Any,
+        current: float,
+        power: float,
+        left: tuple[float, ...],
+        switch: str,
+        counts: bool | None = None,
+    ):
         for calls in (values, off, on):
             calls.clear()
         hass.states.async_set("number.ev_charger_current", str(current))
@@ -204,7 +231,8 @@ async def test_readme_example_does_what_the_blueprint_does(hass: HomeAssistant) 
         hass.states.async_set("switch.ev_charger", switch)
         for sensor, value in zip(headroom, left, strict=True):
             hass.states.async_set(sensor, str(value))
-        hass.states.async_set("sensor.han_port_capacity_power_budget", str(budget))
+        attrs = {} if counts is None else {"counts": counts}
+        hass.states.async_set("sensor.han_port_capacity_power_budget", str(budget), attrs)
         await hass.services.async_call(
             "automation", "trigger", {"entity_id": entity_id}, blocking=True
         )
@@ -216,7 +244,10 @@ async def test_readme_example_does_what_the_blueprint_does(hass: HomeAssistant) 
     assert await run(-2000, 10, 6900, (20, 20, 20), "on") == ([7], 0, 0)
     assert await run(9000, 10, 6900, (20, 1.5, 20), "on") == ([11], 0, 0)
     assert await run(414, 10, 6900, (20, 20, 20), "on") == ([], 0, 0)
-    assert await run("unknown", 10, 6900, (9, 9, 9), "on") == ([16], 0, 0)
+    assert await run("unknown", 10, 6900, (9, 9, 9), "on", counts=False) == ([16], 0, 0)
+    assert await run("unknown", 10, 6900, (9, 9, 9), "on") == ([], 0, 0)  # held
+    assert await run("unavailable", 10, 6900, (9, -2, 9), "on") == ([8], 0, 0)  # fuse: lower
+    assert await run("unavailable", 6, 0, (20, 20, 20), "off") == ([], 0, 0)  # stays paused
     assert await run(-3000, 6, 4140, (20, 20, 20), "on") == ([], 1, 0)  # pause
     assert await run(4140, 6, 0, (20, 20, 20), "off") == ([], 0, 0)  # not 6 A + 1 A yet
     assert await run(4830, 6, 0, (20, 20, 20), "off") == ([7], 0, 1)  # resume at 7 A

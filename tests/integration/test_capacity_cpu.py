@@ -4,22 +4,28 @@ Two Belgian meters set up alike, one with the capacity tariff on, pushing every 
 Fluvius' do) or every 10 s (as Swedish P1 and Kamstrup meters do). Each frame goes the whole
 per-frame path a real meter's frame goes: decoded, handed to the coordinator as one read
 (``take``), accepted, and published to every entity (a Fluvius meter pushes once a second,
-slower than the publish limit, so every frame is published). Rounds alternate between the two
-entries frame by frame (a busy 2-core box changes speed: both see the same load), and the
-CPU time of each entry is summed. Measured on the project's 2-core machine with 3600 frames:
-1-s meter 3.9-4.6 % more, 10-s meter 8.4-9.1 % more (the live sensors' once-a-minute update
-is spread over fewer frames).
+slower than the publish limit, so every frame is published). Frames alternate between the two
+entries (a busy 2-core box changes speed: both see the same load); the CPU time per frame of
+each entry is taken per round of ``FRAMES`` frames (coverage tracing paused), and the least of
+the ``ROUNDS`` rounds is its cost (the other rounds were slowed down by something else on the
+machine, or include the first frames' one-off work).
 
-``HAN_CAPACITY_CPU_FRAMES`` sets the frames (x 5; default 120, enough to see a gross
-regression in the test suite; the report's figures were taken with 3600). The assertion is
-loose on purpose (timing on a shared machine); the figures are printed with ``-s``.
+Measured on the project's 2-core machine (least of 5 rounds of 120 frames, eight runs): 1-s
+meter 0.8-3.6 % more, 10-s meter 3.7-9.3 % more (the live sensors' once-a-minute update is
+spread over fewer frames). Asserted: ``MAX_RATIO``.
+
+``HAN_CAPACITY_CPU_FRAMES`` sets the frames per round (default 120); the figures are printed
+with ``-s``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import os
 import time
 
+import coverage
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 import pytest
@@ -36,6 +42,11 @@ from .timing import SetTimings
 
 FRAMES = int(os.environ.get("HAN_CAPACITY_CPU_FRAMES", "120"))
 ROUNDS = 5
+#: What is asserted, per seconds between frames: the claim (issue 13: at most 10 % more CPU
+#: per frame) for the 1-s meter, measured 2-4 %. The 10-s meter measures 6-9 %, closer to 10 %
+#: than this measurement's own spread on a shared 2-core machine (a few %): 15 % is asserted
+#: there, so a real regression fails and a busy machine does not.
+MAX_RATIO = {1: 1.10, 10: 1.15}
 
 
 @pytest.mark.parametrize("step", [1, 10], ids=["1-s meter", "10-s meter"])
@@ -76,25 +87,58 @@ async def test_cpu_per_frame_with_a_rule(
         clock = iter([start + step * k + 0.3 for k in range(FRAMES * ROUNDS)])
         on.clock = lambda: next(clock)
         decoders = {name: Decoder(country="BE") for name in entries}
+        # CPU per frame of each entry in each round; the least of the rounds is the cost
+        # (the other rounds were slowed down by something else on the machine).
+        rounds: dict[str, list[float]] = {"off": [], "on": []}
+        with untraced():
+            await measure(hass, entries, decoders, frames, rounds)
+        best = {name: min(costs) for name, costs in rounds.items()}
+        assert on.frames == FRAMES * ROUNDS  # every frame fed the tracker
+        ratio = best["on"] / best["off"]
+        print(  # noqa: T201 - the figures for the report
+            f"\n{step}-s meter, per frame (least of {ROUNDS} rounds of {FRAMES}): without a rule "
+            f"{best['off'] * 1e6:.0f} µs, with Flanders' rule {best['on'] * 1e6:.0f} µs, "
+            f"ratio {ratio:.3f}"
+        )
+        assert ratio < MAX_RATIO[step]
+    finally:
+        for entry in entries.values():
+            await hass.config_entries.async_unload(entry.entry_id)
+        other.close()
+
+
+@contextlib.contextmanager
+def untraced() -> Iterator[None]:
+    """Coverage measurement paused (a tracer makes every line of Python cost more: the rule's
+    lines too, so under coverage the ratio says more about the tracer than about the rule)."""
+    cov = coverage.Coverage.current()
+    if cov is not None:
+        cov.stop()
+    try:
+        yield
+    finally:
+        if cov is not None:
+            cov.start()
+
+
+async def measure(
+    hass: HomeAssistant,
+    entries: dict[str, MockConfigEntry],
+    decoders: dict[str, Decoder],
+    frames: list[bytes],
+    rounds: dict[str, list[float]],
+) -> None:
+    """The CPU per frame of each entry, one figure per round of ``FRAMES`` frames."""
+    for first in range(0, len(frames), FRAMES):
         spent = {"off": 0.0, "on": 0.0}
-        for k, frame in enumerate(frames):
+        for k in range(first, first + FRAMES):
             # Frame by frame, alternating which entry goes first: both see the same load.
             order = ("off", "on") if k % 2 else ("on", "off")
             for name in order:
                 coordinator = entries[name].runtime_data
                 began = time.process_time()
-                coordinator.take(Chunk(len(frame), decoders[name].feed(frame)))
+                coordinator.take(Chunk(len(frames[k]), decoders[name].feed(frames[k])))
                 await hass.async_block_till_done()
                 spent[name] += time.process_time() - began
-        best = {name: total / len(frames) for name, total in spent.items()}
-        assert on.frames == FRAMES * ROUNDS  # every frame fed the tracker
-        ratio = best["on"] / best["off"]
-        print(  # noqa: T201 - the figures for the report
-            f"\n{step}-s meter, per frame: without a rule {best['off'] * 1e6:.0f} µs, "
-            f"with Flanders' rule {best['on'] * 1e6:.0f} µs, ratio {ratio:.3f}"
-        )
-        assert ratio < 1.5
-    finally:
-        for entry in entries.values():
-            await hass.config_entries.async_unload(entry.entry_id)
-        other.close()
+        for name, total in spent.items():
+            rounds[name].append(total / FRAMES)

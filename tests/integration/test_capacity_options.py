@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -39,8 +40,11 @@ from custom_components.han_port.han.capacity import (
     SWEDEN_WEEKDAY_DAYTIME,
 )
 from custom_components.han_port.sensor_capacity import descriptions
+from tests.common import Pty
 
+from .capacity_frames import BRUSSELS, fluvius_telegram, local
 from .flow import suggested
+from .test_capacity import Feeder, setup
 
 TUNING = {CONF_MIN_INTERVAL: 0, CONF_SCALE: 1, CONF_FUSE: 25}
 
@@ -295,3 +299,52 @@ def test_every_capacity_text_exists() -> None:
     assert "{rank}" in sensors["capacity_peak"]["name"]
     errors = strings["options"]["error"]
     assert {"steps_format", "steps_order", "target_step_range"} <= set(errors)
+
+
+async def test_sensors_of_a_former_rule_leave_the_entity_registry(
+    hass: HomeAssistant, pty: Pty
+) -> None:
+    """Another rule (or none): its sensors are removed, not left orphaned; others stay."""
+    registry = er.async_get(hass)
+
+    def keys() -> set[str]:
+        return {
+            e.unique_id.removeprefix("fluvius_")
+            for e in registry.entities.values()
+            if e.unique_id.startswith("fluvius_capacity")
+        }
+
+    entry = await setup(hass, pty, {CONF_CAPACITY: "no_kapasitetsledd"})
+    t = local(BRUSSELS, 2025, 3, 3, 18, 0)
+    await Feeder(hass, entry).push([fluvius_telegram(t, 301_548, 270_014, 500)], [t])
+    others = {
+        e.entity_id
+        for e in registry.entities.values()
+        if not e.unique_id.startswith("fluvius_capacity")
+    }
+    assert others
+    assert {"capacity_peak_3", "capacity_step", "capacity_step_budget"} <= keys()
+    hass.config_entries.async_update_entry(entry, options={CONF_CAPACITY: "be_capaciteitstarief"})
+    await hass.async_block_till_done()
+    assert keys() == {
+        "capacity_average",
+        "capacity_projected",
+        "capacity_peak_1",
+        "capacity_peak_start",
+        "capacity_month",
+        "capacity_budget",
+        "capacity_billed",
+    }
+    hass.config_entries.async_update_entry(entry, options={})
+    await hass.async_block_till_done()
+    assert keys() == set()
+    assert others <= {e.entity_id for e in registry.entities.values()}
+
+
+def test_one_definition_of_the_swedish_working_hours() -> None:
+    from custom_components.han_port import capacity_rules
+    from custom_components.han_port.han.capacity import SE_HOURS
+
+    assert SE_HOURS == (7, 19)
+    assert SWEDEN_WEEKDAY_DAYTIME.hours is SE_HOURS
+    assert capacity_rules.preset(capacity_rules.SE_CUSTOM).hours is SE_HOURS

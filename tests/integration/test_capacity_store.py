@@ -137,6 +137,7 @@ async def test_home_assistant_stopping_writes_the_state(
 
 async def test_clocks_and_frames_without_registers(hass: HomeAssistant) -> None:
     capacity = EntryCapacity(hass, "c", FLANDERS)
+    await capacity.async_load()
     now = [float(T0)]
     capacity.clock = lambda: now[0]
     capacity.feed(message(T0, None, None))  # a sub-meter's message: nothing for the tracker
@@ -162,6 +163,7 @@ async def test_clocks_and_frames_without_registers(hass: HomeAssistant) -> None:
 
 async def test_naive_meter_time_in_the_repeated_hour(hass: HomeAssistant) -> None:
     capacity = EntryCapacity(hass, "d", NORWAY)
+    await capacity.async_load()
     first = local(OSLO, 2025, 10, 26, 2, 30)  # 02:30 CEST (fold 0)
     naive = datetime(2025, 10, 26, 2, 30)  # noqa: DTZ001 - the meter's clock has no zone
     for received in (first + 2.0, first + 3600 + 2.0):  # 02:30 CEST, then 02:30 CET
@@ -178,6 +180,7 @@ async def test_meter_history_fills_months_the_tracker_saw_in_part(hass: HomeAssi
     item = vector("dsmr", "dp_fluvius_v171_alt")  # 98.1.0: August-October 2023
     real = decode([wire(item)], "BE")[0]
     capacity = EntryCapacity(hass, "e", FLANDERS)
+    await capacity.async_load()
     tracker = capacity.tracker
     tracker.add_history(MonthRecord(month_index(2023, 9), 3000.0, 3000.0, None, complete=False))
     tracker.add_history(MonthRecord(month_index(2023, 10), 4000.0, 4000.0, None))
@@ -201,8 +204,10 @@ async def test_meter_history_fills_months_the_tracker_saw_in_part(hass: HomeAssi
 async def test_fluvius_registers_are_compared_only_under_flanders(hass: HomeAssistant) -> None:
     real = decode([wire(vector("dsmr", "dp_fluvius_v171_alt"))], "BE")[0]
     capacity = EntryCapacity(hass, "f", NORWAY)
+    await capacity.async_load()
     assert "fluvius" not in capacity.diagnostics(real.readings)
     flanders = EntryCapacity(hass, "g", FLANDERS)
+    await flanders.async_load()
     start = T0 - T0 % 900
     times = [start + 10 * k for k in range(91)]
     for k, t in enumerate(times):
@@ -260,6 +265,7 @@ async def test_step_sensor_attributes(hass: HomeAssistant, pty: Pty, timings: Se
 async def test_registers_after_the_boundary_update_the_month_values(hass: HomeAssistant) -> None:
     """An Aidon-like meter: power crosses the hour first, the hourly registers follow."""
     capacity = EntryCapacity(hass, "h", NORWAY)
+    await capacity.async_load()
     hour = local(OSLO, 2025, 3, 3, 10, 0)
 
     def feed(t: int, energy: int | None) -> None:
@@ -289,6 +295,7 @@ async def test_registers_after_the_boundary_update_the_month_values(hass: HomeAs
 async def test_a_replaced_meter_never_gives_negative_energy(hass: HomeAssistant) -> None:
     """The register starts again near zero (a new meter): a new start, not a negative hour."""
     capacity = EntryCapacity(hass, "i", FLANDERS)
+    await capacity.async_load()
     quarter = local(BRUSSELS, 2025, 3, 3, 10, 0)
     readings = [(0, 1_000_000), (300, 1_000_100), (600, 12), (660, 20), (900, 100)]
     for offset, energy in readings:

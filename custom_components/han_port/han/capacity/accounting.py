@@ -31,6 +31,8 @@ from .rules import CapacityRule
 from .status import MonthRecord
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from .peaks import Exact
 
 STATE_VERSION: Final = 1
@@ -62,10 +64,14 @@ class IntervalAccounting:
         step_target: int | None = None,
         max_power_w: float = 250_000.0,
         max_gap_s: float = 31 * 86400.0,
+        zone: tzinfo | None = None,
     ) -> None:
-        """Start empty. ``step_target``: 1-based step to stay within (None: the current one)."""
+        """Start empty. ``step_target``: 1-based step to stay within (None: the current one).
+
+        ``zone``: the loaded zone ``tz`` names (see ``LocalClock``).
+        """
         self.rule = rule
-        self.clock = LocalClock(rule, tz)
+        self.clock = LocalClock(rule, tz, zone)
         self.step_target = step_target
         self.max_power_w = max_power_w
         self.max_gap_s = max_gap_s

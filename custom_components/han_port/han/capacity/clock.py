@@ -11,7 +11,7 @@ time (zoneinfo), so the interval 23:45-00:00 on the last day belongs to that mon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
@@ -59,11 +59,15 @@ def _in_hours(hour: int, window: tuple[int, int]) -> bool:
 class LocalClock:
     """Interval arithmetic for one rule in one time zone (IANA name, e.g. "Europe/Oslo")."""
 
-    def __init__(self, rule: CapacityRule, tz: str) -> None:
-        """Bind the rule's interval length and calendar filters to a zone."""
+    def __init__(self, rule: CapacityRule, tz: str, zone: tzinfo | None = None) -> None:
+        """Bind the rule's interval length and calendar filters to a zone.
+
+        ``zone``: the zone ``tz`` names, already loaded (reading it from disk is blocking
+        I/O an event loop must not do); None: loaded here.
+        """
         self.rule = rule
         self.tz_name = tz
-        self.tz = ZoneInfo(tz)
+        self.tz = zone if zone is not None else ZoneInfo(tz)
         self.length = float(rule.interval_s)
         self._weight = Fraction(rule.night_weight)
         self._cache: dict[float, IntervalInfo] = {}

@@ -22,8 +22,9 @@ What is known and what is assumed:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 import json
+import math
 from typing import TYPE_CHECKING, Final
 
 from .clock import month_index
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from .rules import CapacityRule
     from .tracker import CapacityTracker
 
-__all__ = ["Check", "compare_fluvius", "meter_history"]
+__all__ = ["Check", "compare_fluvius", "meter_history", "month_peak_w"]
 
 CURRENT_DEMAND: Final = "1-0:1.4.0"
 MONTH_PEAK: Final = "1-0:1.6.0"
@@ -46,6 +47,8 @@ HISTORY: Final = "0-0:98.1.0"
 _TOLERANCE_W: Final = 12.0
 _REL: Final = 0.005
 _EARLY_S: Final = 30.0
+#: A monthly peak above this (W, as the meter sends it) is no household's: the entry is skipped.
+_MAX_PEAK_W: Final = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +66,33 @@ def _close(a: float, b: float, tolerance: float) -> bool:
     return abs(a - b) <= tolerance + _REL * max(abs(a), abs(b))
 
 
-def _power(readings: Mapping[str, Reading], key: str) -> float | None:
+def _power(readings: Mapping[str, Reading], key: str, scale: float = 1.0) -> float | None:
     reading = readings.get(key)
     if reading is None or reading.unit != "W" or isinstance(reading.value, bool):
         return None
-    return float(reading.value) if isinstance(reading.value, int | float) else None
+    return float(reading.value) * scale if isinstance(reading.value, int | float) else None
+
+
+def month_peak_w(readings: Mapping[str, Reading], scale: float = 1.0) -> float | None:
+    """The meter's own peak of this month (1-0:1.6.0) in W, times the CT ``scale``."""
+    value = _power(readings, MONTH_PEAK, scale)
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
 def meter_history(
-    readings: Mapping[str, Reading], tz: str, rule: CapacityRule
+    readings: Mapping[str, Reading],
+    tz: str | tzinfo,
+    rule: CapacityRule,
+    *,
+    scale: float = 1.0,
 ) -> list[MonthRecord]:
-    """The meter's monthly peaks from 0-0:98.1.0 as history records (empty months skipped)."""
-    from zoneinfo import ZoneInfo  # noqa: PLC0415 - only needed here
+    """The meter's monthly peaks from 0-0:98.1.0 as history records (empty months skipped).
 
+    Each entry is read on its own: one that does not parse (a stamp that is no time, a
+    peak that is no finite number >= 0) is skipped, the others are kept. ``tz``: the zone
+    (or its name) the month stamps are local midnights of; a stamp without an offset is taken
+    in it. Peaks are multiplied by the CT ``scale``.
+    """
     reading = readings.get(HISTORY)
     if reading is None or not isinstance(reading.value, str):
         return []
@@ -84,28 +101,50 @@ def meter_history(
         entries = doc["entries"]
     except (ValueError, KeyError, TypeError):
         return []
-    zone = ZoneInfo(tz)
+    if isinstance(tz, str):
+        from zoneinfo import ZoneInfo  # noqa: PLC0415 - library callers only
+
+        tz = ZoneInfo(tz)
     records = []
     for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, list) or len(entry) != 3:
-            continue
-        stamp, peak_time, peak = entry
-        if not isinstance(stamp, str) or not isinstance(peak_time, str):
-            continue
-        if isinstance(peak, bool) or not isinstance(peak, int | float):
-            continue
-        before = datetime.fromisoformat(stamp).astimezone(zone) - timedelta(days=1)
-        end = datetime.fromisoformat(peak_time).timestamp()
-        records.append(
-            MonthRecord(
-                month=month_index(before.year, before.month),
-                value_w=max(rule.floor_w, float(peak)),
-                peak_w=float(peak),
-                peak_start=end - rule.interval_s,
-                source="meter",
-            )
-        )
+        record = _history_record(entry, tz, rule, scale)
+        if record is not None:
+            records.append(record)
     return records
+
+
+def _history_record(
+    entry: object, zone: tzinfo, rule: CapacityRule, scale: float
+) -> MonthRecord | None:
+    """One 98.1.0 entry (month stamp, peak time, peak W) as a record; None if it is not one."""
+    if not isinstance(entry, list) or len(entry) != 3:
+        return None
+    stamp, peak_time, peak = entry
+    if not isinstance(stamp, str) or not isinstance(peak_time, str):
+        return None
+    if isinstance(peak, bool) or not isinstance(peak, int | float):
+        return None
+    value = float(peak) * scale
+    if not (math.isfinite(value) and 0 <= peak <= _MAX_PEAK_W):
+        return None
+    try:
+        month_stamp = datetime.fromisoformat(stamp)
+        at = datetime.fromisoformat(peak_time)
+        if month_stamp.tzinfo is None:
+            month_stamp = month_stamp.replace(tzinfo=zone)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=zone)
+        before = month_stamp.astimezone(zone) - timedelta(days=1)
+        end = at.timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+    return MonthRecord(
+        month=month_index(before.year, before.month),
+        value_w=max(rule.floor_w, value),
+        peak_w=value,
+        peak_start=end - rule.interval_s,
+        source="meter",
+    )
 
 
 def compare_fluvius(
@@ -114,14 +153,19 @@ def compare_fluvius(
     *,
     at: float | None = None,
     peak_time: datetime | None = None,
+    scale: float = 1.0,
 ) -> list[Check]:
-    """Compare the meter's 1.4.0, 1.6.0 (+ its time) and 98.1.0 with the tracker at ``at``."""
+    """Compare the meter's 1.4.0, 1.6.0 (+ its time) and 98.1.0 with the tracker at ``at``.
+
+    The meter's values are multiplied by the CT ``scale`` first (the tracker is fed scaled
+    registers).
+    """
     checks: list[Check] = []
     status = tracker.status(at)
     if status is None:
         return checks
     length = tracker.clock.length
-    demand = _power(readings, CURRENT_DEMAND)
+    demand = _power(readings, CURRENT_DEMAND, scale)
     elapsed = status.time - status.interval_start.timestamp()
     if demand is not None:
         if status.average_w is None or elapsed < _EARLY_S:
@@ -142,11 +186,11 @@ def compare_fluvius(
                     note=f"matches the {match[0]}" if match else "matches neither reading",
                 )
             )
-    peak = _power(readings, MONTH_PEAK)
+    peak = _power(readings, MONTH_PEAK, scale)
     if peak is not None:
         checks.append(_month_peak(tracker, status.time, peak, peak_time))
     history = {r.month: r for r in tracker.history if r.source == "tracker" and r.complete}
-    for record in meter_history(readings, tracker.clock.tz_name, tracker.rule):
+    for record in meter_history(readings, tracker.clock.tz, tracker.rule, scale=scale):
         mine = history.get(record.month)
         if mine is None:
             continue

@@ -13,7 +13,7 @@ design note).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 import math
 from typing import Any, Final
@@ -26,6 +26,7 @@ __all__ = [
     "NORWAY_BKK",
     "NORWAY_LEDE",
     "PRESETS",
+    "SE_HOURS",
     "SWEDEN_ELLEVIO",
     "SWEDEN_WEEKDAY_DAYTIME",
     "CapacityRule",
@@ -34,6 +35,14 @@ __all__ = [
 _INTERVALS: Final = (5, 10, 15, 30, 60)
 _MAX_PEAKS: Final = 10
 _MAX_STEPS: Final = 30
+#: Fields that do not change which intervals count or what each weighs: what the month's
+#: value is priced at, its floor, the months billed together, and labels. Every other field
+#: (a new one too) is part of ``CapacityRule.accounting``.
+_NOT_ACCOUNTING: Final = frozenset(
+    {"key", "floor_w", "rolling_months", "steps", "step_prices", "currency", "source"}
+)
+#: Working hours of the Swedish weekday-daytime rules (Sala-Heby Energi: 07-19).
+SE_HOURS: Final = (7, 19)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,14 @@ class CapacityRule:
     def interval_s(self) -> int:
         """Interval length in seconds."""
         return self.interval_minutes * 60
+
+    def accounting(self) -> tuple[object, ...]:
+        """What decides which intervals the rule counts and how (not steps, prices or floor).
+
+        Two rules with equal accounting count the same intervals alike: a tracker's state
+        kept under one is valid under the other.
+        """
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name not in _NOT_ACCOUNTING)
 
     def step_of(self, value_w: float) -> int:
         """1-based step holding a monthly value (a value on a bound is in the lower step)."""
@@ -291,7 +308,7 @@ SWEDEN_WEEKDAY_DAYTIME: Final = CapacityRule(
     peaks=3,
     distinct_days=False,
     weekdays_only=True,
-    hours=(7, 19),
+    hours=SE_HOURS,
     holidays="SE",
     currency="SEK",
     source="https://www.seom.se/el/elnat/priser-och-villkor/",

@@ -22,7 +22,7 @@ from .peaks import ESTIMATED, MonthPeaks, Peak
 from .status import CapacityStatus, PeakInfo
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from .clock import IntervalInfo
     from .rules import CapacityRule
@@ -67,10 +67,16 @@ class CapacityTracker(IntervalAccounting):
         step_target: int | None = None,
         max_power_w: float = 250_000.0,
         max_gap_s: float = 31 * 86400.0,
+        zone: tzinfo | None = None,
     ) -> None:
         """Start empty. ``step_target``: 1-based step to stay within (None: the current one)."""
         super().__init__(
-            rule, tz, step_target=step_target, max_power_w=max_power_w, max_gap_s=max_gap_s
+            rule,
+            tz,
+            step_target=step_target,
+            max_power_w=max_power_w,
+            max_gap_s=max_gap_s,
+            zone=zone,
         )
         self._to_w_float = float(self._to_w)
         self._floor_e = Fraction(rule.floor_w) / self._to_w
@@ -78,8 +84,10 @@ class CapacityTracker(IntervalAccounting):
         self._plan_cache: _Plan | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CapacityTracker:
+    def from_dict(cls, data: dict[str, Any], zone: tzinfo | None = None) -> CapacityTracker:
         """Rebuild a tracker from ``to_dict`` output; ValueError when it is not one.
+
+        ``zone``: the loaded zone the state's ``tz`` names, if at hand (see ``LocalClock``).
 
         The tracker keeps the rule it was saved with: compare ``tracker.rule`` with the
         configured rule and start a new tracker when they differ.
@@ -94,6 +102,7 @@ class CapacityTracker(IntervalAccounting):
                 step_target=None if step_target is None else state.integer(step_target),
                 max_power_w=state.real(data.get("max_power_w", 250_000.0)),
                 max_gap_s=state.real(data.get("max_gap_s", 31 * 86400.0)),
+                zone=zone if zone is not None and str(zone) == tz else None,
             )
             tracker._load(data)
         except (KeyError, TypeError, ZeroDivisionError, LookupError) as err:
