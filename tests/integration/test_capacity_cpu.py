@@ -12,7 +12,8 @@ machine, or include the first frames' one-off work).
 
 Measured on the project's 2-core machine (least of 5 rounds of 120 frames, eight runs): 1-s
 meter 0.8-3.6 % more, 10-s meter 3.7-9.3 % more (the live sensors' once-a-minute update is
-spread over fewer frames). Asserted: ``MAX_RATIO``.
+spread over fewer frames). Asserted: the claim, ``MAX_RATIO``, over up to ``MORE_BATCHES`` more
+batches of rounds when a busy machine pushed the first batch over it.
 
 ``HAN_CAPACITY_CPU_FRAMES`` sets the frames per round (default 120); the figures are printed
 with ``-s``.
@@ -42,11 +43,13 @@ from .timing import SetTimings
 
 FRAMES = int(os.environ.get("HAN_CAPACITY_CPU_FRAMES", "120"))
 ROUNDS = 5
-#: What is asserted, per seconds between frames: the claim (issue 13: at most 10 % more CPU
-#: per frame) for the 1-s meter, measured 2-4 %. The 10-s meter measures 6-9 %, closer to 10 %
-#: than this measurement's own spread on a shared 2-core machine (a few %): 15 % is asserted
-#: there, so a real regression fails and a busy machine does not.
-MAX_RATIO = {1: 1.10, 10: 1.15}
+#: The claim (issue 13): at most 10 % more CPU per frame with a rule on, for both meters.
+MAX_RATIO = 1.10
+#: A shared 2-core machine only ever adds time. When the least of ``ROUNDS`` rounds is over
+#: the claim (the 10-s meter measures 4-9 %, close to it), up to this many more batches of
+#: rounds are measured on fresh frames and the least of all rounds is the cost: a real
+#: regression stays over the claim in every round, a busy moment does not.
+MORE_BATCHES = 3
 
 
 @pytest.mark.parametrize("step", [1, 10], ids=["1-s meter", "10-s meter"])
@@ -73,6 +76,7 @@ async def test_cpu_per_frame_with_a_rule(
             entries[name] = entry
         await hass.async_block_till_done()
         start = local(BRUSSELS, 2025, 3, 3, 18, 0)
+        total = FRAMES * ROUNDS * (1 + MORE_BATCHES)
         frames = [
             fluvius_telegram(
                 start + step * k,
@@ -80,27 +84,41 @@ async def test_cpu_per_frame_with_a_rule(
                 270_014,
                 300 + (k * 37) % 2500,
             )
-            for k in range(FRAMES * ROUNDS)
+            for k in range(total)
         ]
         on = entries["on"].runtime_data.capacity
         assert on is not None
-        clock = iter([start + step * k + 0.3 for k in range(FRAMES * ROUNDS)])
+        clock = iter([start + step * k + 0.3 for k in range(total)])
         on.clock = lambda: next(clock)
         decoders = {name: Decoder(country="BE") for name in entries}
         # CPU per frame of each entry in each round; the least of the rounds is the cost
         # (the other rounds were slowed down by something else on the machine).
         rounds: dict[str, list[float]] = {"off": [], "on": []}
-        with untraced():
-            await measure(hass, entries, decoders, frames, rounds)
-        best = {name: min(costs) for name, costs in rounds.items()}
-        assert on.frames == FRAMES * ROUNDS  # every frame fed the tracker
-        ratio = best["on"] / best["off"]
+        batch = FRAMES * ROUNDS
+        fed = 0
+        # Measured as Home Assistant runs: without asyncio's debug mode, which the test
+        # harness turns on (it records a stack for every callback scheduled: ~25 % of a frame).
+        debug = hass.loop.get_debug()
+        hass.loop.set_debug(False)
+        try:
+            for first in range(0, total, batch):
+                with untraced():
+                    await measure(hass, entries, decoders, frames[first : first + batch], rounds)
+                fed += batch
+                best = {name: min(costs) for name, costs in rounds.items()}
+                ratio = best["on"] / best["off"]
+                if ratio < MAX_RATIO:
+                    break
+        finally:
+            hass.loop.set_debug(debug)
+        assert on.frames == fed  # every frame fed the tracker
         print(  # noqa: T201 - the figures for the report
-            f"\n{step}-s meter, per frame (least of {ROUNDS} rounds of {FRAMES}): without a rule "
+            f"\n{step}-s meter, per frame (least of {len(rounds['on'])} rounds of {FRAMES}): "
+            f"without a rule "
             f"{best['off'] * 1e6:.0f} µs, with Flanders' rule {best['on'] * 1e6:.0f} µs, "
             f"ratio {ratio:.3f}"
         )
-        assert ratio < MAX_RATIO[step]
+        assert ratio < MAX_RATIO
     finally:
         for entry in entries.values():
             await hass.config_entries.async_unload(entry.entry_id)
