@@ -52,6 +52,7 @@ MAX_RATIO = 1.10
 MORE_BATCHES = 3
 
 
+@pytest.mark.quiet  # scripts/test runs it alone, after the rest
 @pytest.mark.parametrize("step", [1, 10], ids=["1-s meter", "10-s meter"])
 async def test_cpu_per_frame_with_a_rule(
     hass: HomeAssistant, pty: Pty, timings: SetTimings, step: int
