@@ -21,6 +21,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_mock_service
 import yaml
 
+pytestmark = pytest.mark.flows
+
 BLUEPRINT = Path(__file__).parents[2] / "blueprints/automation/han_port/ev_charging_budget.yaml"
 BUDGET = "sensor.meter_capacity_power_budget"
 HEADROOM = ["sensor.meter_l1_headroom", "sensor.meter_l2_headroom", "sensor.meter_l3_headroom"]

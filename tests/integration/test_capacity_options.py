@@ -46,6 +46,8 @@ from .capacity_frames import BRUSSELS, fluvius_telegram, local
 from .flow import suggested
 from .test_capacity import Feeder, setup
 
+pytestmark = pytest.mark.flows
+
 TUNING = {CONF_MIN_INTERVAL: 0, CONF_SCALE: 1, CONF_FUSE: 25}
 
 

@@ -59,7 +59,7 @@ NL_METER_ID = "K8EG004046395507"
 LU_METER_ID = "SAG1030700012701"
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ async def test_lower_and_implausible_values_are_held(
     assert coordinator.data.readings[ENERGY].value == 1_000_500
 
 
+@pytest.mark.flows
 async def test_a_persistent_lower_total_needs_the_user(
     hass: HomeAssistant, coordinator: HanPortCoordinator
 ) -> None:
@@ -127,6 +128,7 @@ async def test_issue_goes_away_when_the_meter_recovers(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
+@pytest.mark.flows
 async def test_fix_flow_for_an_unloaded_entry_changes_nothing(hass: HomeAssistant) -> None:
     flow = await async_create_fix_flow(hass, "x", {"entry_id": "missing", "obis": ENERGY})
     flow.hass = hass

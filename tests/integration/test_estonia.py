@@ -33,7 +33,7 @@ from .flow import progress, start
 from .test_connection import fake_port
 from .timing import SetTimings
 
-pytestmark = pytest.mark.usefixtures("no_ports")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports")]
 
 
 @pytest.fixture(autouse=True)

@@ -366,6 +366,7 @@ async def test_a_replayed_frame_is_refused(hass: HomeAssistant, pty: Pty, states
     )
 
 
+@pytest.mark.flows
 async def test_the_last_counter_survives_a_restart_and_a_reset_needs_the_user(
     hass: HomeAssistant, pty: Pty, hass_storage: dict[str, Any]
 ) -> None:

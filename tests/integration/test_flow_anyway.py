@@ -45,7 +45,7 @@ from tests.common import Meter, Pty
 from .flow import progress, start
 from .timing import SetTimings
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 DETECT = "custom_components.han_port.flow_detect.async_detect"
 #: Bytes in which no frame starts (no HDLC flag, P1 '/', M-Bus 0x68, GCM 0xDB, 0x0F APDU).

@@ -20,7 +20,7 @@ from tests.common import LU_AK, LU_EK, LU_FRAME, Meter, Pty, TcpMeter
 
 from .flow import progress, start, suggested
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 STRINGS = json.loads(

@@ -25,7 +25,7 @@ from custom_components.han_port.han.model import Message, MeterIdentity
 
 from .flow import progress, start
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY_A = "000102030405060708090A0B0C0D0E0F"

@@ -30,7 +30,7 @@ from tests.common import KAIFA_SHORT, LU_AK, LU_EK, TcpMeter
 
 from .flow import progress, start, suggested
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY = "Zm9vYmFyU2VjcmV0S2V5MTIzNDU2Nzg5MDEyMzQ1Ng=="  # an ESPHome API key's form

@@ -35,7 +35,7 @@ from tests.common import AT_EK, AT_FRAME, Meter, Pty
 
 from .flow import progress, suggested
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 DETECT = "custom_components.han_port.flow_detect.async_detect"
 AT_METER_ID = "181220000009"

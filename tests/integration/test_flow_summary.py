@@ -10,6 +10,8 @@ from custom_components.han_port.flow_summary import _number, async_confirm_place
 from custom_components.han_port.han.model import Message, MeterIdentity, Security
 from custom_components.han_port.han.profiles import SerialSettings
 
+pytestmark = pytest.mark.flows
+
 
 def _detection(*notes: str, security: Security | None = None, fmt: str = "dlms") -> Detection:
     message = Message(fmt, meter=MeterIdentity(meter_id="1"), notes=list(notes), security=security)

@@ -18,7 +18,7 @@ from custom_components.han_port.repairs import MeterIssues
 from .flow import progress, start
 from .test_flow_progress import DETECT, PORT, answer, found
 
-pytestmark = pytest.mark.usefixtures("no_ports", "fast_renotify")
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 
 @pytest.fixture

@@ -213,6 +213,7 @@ async def test_silent_meter_goes_unavailable_and_raises_repair(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.flows
 async def test_wrong_key_starts_reauth(
     hass: HomeAssistant,
     pty: Pty,
@@ -455,6 +456,7 @@ async def test_issues_from_before_a_restart_are_cleared_by_data(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.flows
 async def test_meter_issues_are_raised_once_and_only_when_they_explain(
     hass: HomeAssistant,
 ) -> None:
