@@ -22,7 +22,7 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import LOGGER
-from .han.capacity import NORWAY, PRESETS, SE_HOURS, CapacityRule
+from .han.capacity import NORWAY, PRESETS, SE_HOURS, SWEDEN_WEEKDAY_DAYTIME, CapacityRule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -84,16 +84,8 @@ def preset(choice: str) -> CapacityRule:
     """The rule a choice starts from."""
     if choice == NO_OTHER:
         return replace(NORWAY, key=NO_OTHER, step_prices=(), source="")
-    if choice == SE_CUSTOM:
-        return CapacityRule(
-            key=SE_CUSTOM,
-            peaks=3,
-            distinct_days=False,
-            weekdays_only=True,
-            hours=SE_HOURS,
-            holidays="SE",
-            currency="SEK",
-        )
+    if choice == SE_CUSTOM:  # starts as Sala-Heby's rule, the user edits the rest
+        return replace(SWEDEN_WEEKDAY_DAYTIME, key=SE_CUSTOM, source="")
     return PRESETS[choice]
 
 
