@@ -72,6 +72,7 @@ from .han.capacity import (
     meter_history,
     net_power_w,
 )
+from .han.capacity.accounting import DEFAULT_MAX_POWER_W
 from .han.capacity.clock import month_index
 from .han.capacity.fluvius import CURRENT_DEMAND, HISTORY, MONTH_PEAK, month_peak_w
 from .han.capacity.rescale import rescaled
@@ -95,9 +96,8 @@ MAX_SKEW_S: Final = 300.0
 LIVE_INTERVAL: Final = 60.0
 #: Fluvius disagreements remembered for diagnostics.
 FLUVIUS_KEEP: Final = 10
-#: The tracker's plausibility limit for the register (W) at a CT scale factor of 1.
-MAX_POWER_W: Final = 250_000.0
 _FLUVIUS: Final = (CURRENT_DEMAND, MONTH_PEAK, HISTORY)
+_HALF_HOUR: Final = 1800.0
 
 
 def store_key(entry_id: str) -> str:
@@ -147,7 +147,7 @@ class EntryCapacity:
         self.scale = scale
         #: What readings are multiplied by (an int when whole: exact energies stay ints).
         self._factor: float = int(scale) if scale.is_integer() else scale
-        self._max_power_w = MAX_POWER_W * max(scale, 1.0)
+        self._max_power_w = DEFAULT_MAX_POWER_W * max(scale, 1.0)
         self._tracker: CapacityTracker | None = None
         #: Home Assistant's clock (POSIX seconds): when a frame was received.
         self.clock = clock
@@ -290,7 +290,7 @@ class EntryCapacity:
         self.tracker.feed(t, energy, power)
         if self._fluvius:
             peak = readings.get(MONTH_PEAK)
-            if peak is not None and peak is not self._meter_peak:
+            if peak is not None:
                 self._meter_peak = peak
         self.frames += 1
         self._fresh = False
@@ -320,9 +320,12 @@ class EntryCapacity:
         if stamp.tzinfo is None:
             zone = self.tracker.clock.tz
             t = stamp.replace(tzinfo=zone).timestamp()
-            later = stamp.replace(tzinfo=zone, fold=1).timestamp()
-            if abs(later - received) < abs(t - received):
-                t = later
+            if abs(t - received) >= _HALF_HOUR:
+                # The other reading of an hour that repeats (DST ends) lies an hour away: only
+                # when this one is half an hour off or more can that one be nearer.
+                later = stamp.replace(tzinfo=zone, fold=1).timestamp()
+                if abs(later - received) < abs(t - received):
+                    t = later
         else:
             t = stamp.timestamp()
         if abs(t - received) <= MAX_SKEW_S:

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 STATE_VERSION: Final = 1
 _HISTORY: Final = 24
 _QUALITY_RANK: Final = {EXACT: 0, ESTIMATED: 1, PARTIAL: 2}
+#: A register rising faster than this (W on average) is a glitch, not consumption.
+DEFAULT_MAX_POWER_W: Final = 250_000.0
+#: Readings further apart than this (s) start afresh: the intervals between get nothing.
+DEFAULT_MAX_GAP_S: Final = 31 * 86400.0
 
 type Number = int | float | Fraction
 
@@ -62,8 +66,8 @@ class IntervalAccounting:
         tz: str,
         *,
         step_target: int | None = None,
-        max_power_w: float = 250_000.0,
-        max_gap_s: float = 31 * 86400.0,
+        max_power_w: float = DEFAULT_MAX_POWER_W,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
         zone: tzinfo | None = None,
     ) -> None:
         """Start empty. ``step_target``: 1-based step to stay within (None: the current one).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from ..model import Reading  # noqa: TID252
     from .rules import CapacityRule
+    from .status import CapacityStatus
     from .tracker import CapacityTracker
 
 __all__ = ["Check", "compare_fluvius", "meter_history", "month_peak_w"]
@@ -188,7 +189,7 @@ def compare_fluvius(
             )
     peak = _power(readings, MONTH_PEAK, scale)
     if peak is not None:
-        checks.append(_month_peak(tracker, status.time, peak, peak_time))
+        checks.append(_month_peak(tracker, status, peak, peak_time))
     history = {r.month: r for r in tracker.history if r.source == "tracker" and r.complete}
     for record in meter_history(readings, tracker.clock.tz, tracker.rule, scale=scale):
         mine = history.get(record.month)
@@ -201,11 +202,10 @@ def compare_fluvius(
 
 
 def _month_peak(
-    tracker: CapacityTracker, now: float, peak: float, peak_time: datetime | None
+    tracker: CapacityTracker, status: CapacityStatus, peak: float, peak_time: datetime | None
 ) -> Check:
     """1.6.0 against the largest interval of the month (closed, or the open one so far)."""
-    status = tracker.status(now)
-    assert status is not None
+    now = status.time
     length = tracker.clock.length
     peaks = tracker.month_peaks
     best = max(peaks.contributions(), key=lambda p: p.energy, default=None) if peaks else None

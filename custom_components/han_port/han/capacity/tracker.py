@@ -17,7 +17,7 @@ from math import floor
 from typing import TYPE_CHECKING, Any, Final
 
 from . import state
-from .accounting import IntervalAccounting, exact
+from .accounting import DEFAULT_MAX_GAP_S, DEFAULT_MAX_POWER_W, IntervalAccounting, exact
 from .peaks import ESTIMATED, MonthPeaks, Peak
 from .status import CapacityStatus, PeakInfo
 
@@ -65,8 +65,8 @@ class CapacityTracker(IntervalAccounting):
         tz: str,
         *,
         step_target: int | None = None,
-        max_power_w: float = 250_000.0,
-        max_gap_s: float = 31 * 86400.0,
+        max_power_w: float = DEFAULT_MAX_POWER_W,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
         zone: tzinfo | None = None,
     ) -> None:
         """Start empty. ``step_target``: 1-based step to stay within (None: the current one)."""
@@ -100,8 +100,8 @@ class CapacityTracker(IntervalAccounting):
                 rule,
                 tz,
                 step_target=None if step_target is None else state.integer(step_target),
-                max_power_w=state.real(data.get("max_power_w", 250_000.0)),
-                max_gap_s=state.real(data.get("max_gap_s", 31 * 86400.0)),
+                max_power_w=state.real(data.get("max_power_w", DEFAULT_MAX_POWER_W)),
+                max_gap_s=state.real(data.get("max_gap_s", DEFAULT_MAX_GAP_S)),
                 zone=zone if zone is not None and str(zone) == tz else None,
             )
             tracker._load(data)

@@ -29,12 +29,12 @@ frames is inferred from their size, the keys being unknown.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 
 from ..crc import crc16_en13757  # noqa: TID252
 from ..model import ChecksumError, HanError, TruncatedError, UnsupportedError  # noqa: TID252
 from .records import Record, parse_compact
-
-CHECK_BYTES = b"\x2f\x2f"
+from .security import CHECK_BYTES
 
 #: Kamstrup record layouts seen in public full frames, for compact frames that come first.
 #: Facts from wmbusmeters (``src/wmbus.cc`` ``findFormatBytesFromKnownMeterSignatures``,
@@ -86,8 +86,12 @@ _BUILT_IN["KAW"] = _BUILT_IN["KAM"]
 MAX_FORMATS = 256
 
 
+@lru_cache(maxsize=MAX_FORMATS)
 def signature_of(drh: bytes) -> int:
-    """The format signature of a full frame's data record headers."""
+    """The format signature of a full frame's data record headers.
+
+    A meter's layout rarely changes: computed once per layout, not per full frame.
+    """
     return crc16_en13757(drh)
 
 

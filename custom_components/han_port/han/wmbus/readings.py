@@ -21,13 +21,13 @@ from dataclasses import replace
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..obis import DEVICE_TYPES, Medium  # noqa: TID252
 from .meaning import interpret, obis_key, value_of
 
 if TYPE_CHECKING:
     from ..model import Message  # noqa: TID252
     from .records import Record
 
-_ELECTRICITY = 0x02
 
 #: Manufacturer-specific VIFEs known to name a phase (eBZ DD3: ``04A9FF01`` = power L1).
 _MFCT_PHASES: dict[str, dict[bytes, int]] = {
@@ -47,7 +47,7 @@ def readings_from_records(
     mfct_phases = _MFCT_PHASES.get(manufacturer, {})
     subunit_phases = (
         _SUBUNIT_PHASES.get(manufacturer, frozenset())
-        if device_type == _ELECTRICITY
+        if DEVICE_TYPES.get(device_type) is Medium.ELECTRICITY
         else frozenset()
     )
     for record in records:
