@@ -12,7 +12,7 @@ from .capacity import async_remove_store as async_remove_capacity_store
 from .connection import close_port
 from .const import DOMAIN
 from .coordinator import HanPortConfigEntry, HanPortCoordinator
-from .entity import meter_device_info
+from .device import meter_device_info
 from .replay_store import async_remove_store
 
 if TYPE_CHECKING:

@@ -98,6 +98,13 @@ def _optional_bytes(data: Mapping[str, Any], key: str) -> bytes | None:
     return bytes.fromhex(str(value))
 
 
+def entry_profile(data: Mapping[str, Any]) -> Profile:
+    """The profile an entry's data names (the default profile for an unknown one)."""
+    return PROFILES_BY_ID.get(data.get(CONF_PROFILE, DEFAULT_PROFILE)) or get_profile(
+        DEFAULT_PROFILE
+    )
+
+
 def is_network_port(port: str) -> bool:
     """True for a TCP URL, where baud rate and parity are set at the far end."""
     return port.lower().startswith(_NETWORK_SCHEMES)
@@ -123,8 +130,7 @@ class MeterConfig:
         ``with_format`` applies the format detection found (the running reader); the
         flows leave it out so that detecting again can find another format.
         """
-        profile_id = data.get(CONF_PROFILE, DEFAULT_PROFILE)
-        profile = PROFILES_BY_ID.get(profile_id) or get_profile(DEFAULT_PROFILE)
+        profile = entry_profile(data)
         settings = None
         if data.get(CONF_BAUDRATE):
             settings = SerialSettings(

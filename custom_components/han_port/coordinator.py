@@ -27,7 +27,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.typing import UNDEFINED
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from . import ports
@@ -45,8 +44,9 @@ from .const import (
     Timings,
 )
 from .data import MeterData
+from .device import meter_device_info
 from .han.capture import FrameCapture
-from .han.model import ErrorCode, Message, MeterIdentity, Rejected
+from .han.model import ErrorCode, Message, Rejected
 from .health import COORDINATOR_LOGGER, ReaderHealth
 from .published import PublishedValues
 from .reader import PortReader
@@ -216,7 +216,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         if data.messages == 0:
             self._force_publish = True
         if data.merge(message):
-            self._update_device(data.meter)
+            self._update_device()
         if self.capacity is not None:
             try:
                 self.capacity.feed(message)
@@ -337,13 +337,10 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
         return reason == "silent" and self.lost_reason in _REFUSED_REASONS
 
     @callback
-    def _update_device(self, meter: MeterIdentity) -> None:
+    def _update_device(self) -> None:
+        """The meter's identity grew (an id in an hourly list): the device shows it."""
         dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=self.config_entry.entry_id,
-            identifiers={(DOMAIN, self.meter_key)},
-            manufacturer=meter.manufacturer or UNDEFINED,
-            model=meter.model or UNDEFINED,
-            serial_number=meter.meter_id or UNDEFINED,
+            config_entry_id=self.config_entry.entry_id, **meter_device_info(self)
         )
 
     # ------------------------------------------------------------------ totals

@@ -5,33 +5,11 @@ from __future__ import annotations
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_PROFILE, DEFAULT_PROFILE, DOMAIN
+from .const import DOMAIN
 from .coordinator import HanPortCoordinator
+from .device import meter_device_info
 from .han.obis import DEVICE_TYPE, SUBMETER_IDS, readable_id, submeter_code
-from .han.profiles import PROFILES_BY_ID
-from .naming import maker_name, profile_model, submeter_maker, submeter_translation_key
-
-
-def meter_device_info(coordinator: HanPortCoordinator) -> DeviceInfo:
-    """The meter's own device: maker and model by name, as far as frames and profile tell."""
-    meter = coordinator.data.meter
-    info = DeviceInfo(
-        identifiers={(DOMAIN, coordinator.meter_key)},
-        name=coordinator.config_entry.title,
-    )
-    maker = maker_name(meter.manufacturer)
-    profile = PROFILES_BY_ID.get(
-        coordinator.config_entry.data.get(CONF_PROFILE, DEFAULT_PROFILE),
-        PROFILES_BY_ID[DEFAULT_PROFILE],
-    )
-    model = meter.model or profile_model(profile, maker)
-    if maker:
-        info["manufacturer"] = maker
-    if model:
-        info["model"] = model
-    if meter.meter_id:
-        info["serial_number"] = meter.meter_id
-    return info
+from .naming import submeter_maker, submeter_translation_key
 
 
 def submeter_device_info(coordinator: HanPortCoordinator, channel: int) -> DeviceInfo:

@@ -43,17 +43,15 @@ from .capacity_rules import (
     parse_steps,
     preset,
 )
+from .connection import entry_profile
 from .const import (
     CONF_FUSE,
     CONF_MIN_INTERVAL,
-    CONF_PROFILE,
     CONF_SCALE,
     DEFAULT_FUSE,
     DEFAULT_MIN_INTERVAL,
-    DEFAULT_PROFILE,
     DEFAULT_SCALE,
 )
-from .han.profiles import PROFILES_BY_ID
 
 #: What each rule stores besides its name.
 _RULE_OPTIONS = (
@@ -82,11 +80,7 @@ class HanPortOptionsFlow(OptionsFlow):
         self._options: dict[str, Any] = {}
 
     def _rules(self) -> tuple[str, ...]:
-        profile = PROFILES_BY_ID.get(
-            self.config_entry.data.get(CONF_PROFILE, DEFAULT_PROFILE),
-            PROFILES_BY_ID[DEFAULT_PROFILE],
-        )
-        return choices(profile.country)
+        return choices(entry_profile(self.config_entry.data).country)
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Update rate limit, CT scale factor, main fuse size and the capacity rule."""

@@ -72,12 +72,17 @@ def short_id(meter: MeterIdentity) -> str | None:
     return meter.system_title[-SHORT_ID_DIGITS:]
 
 
+def maker_and_model(meter: MeterIdentity, profile: Profile) -> tuple[str | None, str | None]:
+    """The meter's maker by name and its model, as far as its frames and profile tell."""
+    maker = maker_name(meter.manufacturer)
+    return maker, meter.model or profile_model(profile, maker)
+
+
 def meter_title(
     meter: MeterIdentity, profile: Profile, *, meter_id: str | None = None, port: str = ""
 ) -> str:
     """An entry title: maker, model and the meter id (a short id, or the port, without one)."""
-    maker = maker_name(meter.manufacturer)
-    model = meter.model or profile_model(profile, maker)
+    maker, model = maker_and_model(meter, profile)
     name = " ".join(part for part in (maker, model) if part) or profile.name
     ident = meter_id or meter.meter_id or short_id(meter) or port
     return f"{name} {ident}" if ident else name

@@ -41,7 +41,7 @@ from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 
 from .capacity_rules import MAX_PEAKS
-from .entity import meter_device_info
+from .device import meter_device_info
 from .han.capacity import CapacityRule
 
 if TYPE_CHECKING:
