@@ -36,7 +36,7 @@ from .const import (
 from .han import keys
 from .han.decoder import Decoder
 from .han.framing import FrameKind
-from .han.model import KEY_ERRORS as KEY_ERRORS, Keys, Message, Rejected  # noqa: PLC0414 - re-export
+from .han.model import Keys, Message, Rejected
 from .han.profiles import PROFILES_BY_ID, KeyNeed, Parity, Profile, SerialSettings, get_profile
 from .han.wmbus import WmbusDecoder
 

@@ -31,7 +31,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from . import ports
 from .capacity import EntryCapacity
-from .connection import KEY_ERRORS, MeterConfig
+from .connection import MeterConfig
 from .const import (
     CONF_FUSE,
     CONF_MIN_INTERVAL,
@@ -46,8 +46,8 @@ from .const import (
 from .data import MeterData
 from .device import meter_device_info
 from .han.capture import FrameCapture
-from .han.model import ErrorCode, Message, Rejected
-from .health import COORDINATOR_LOGGER, ReaderHealth
+from .han.model import KEY_ERRORS, ErrorCode, Message, Rejected
+from .health import COORDINATOR_LOGGER, REFUSED_REASONS, ReaderHealth
 from .published import PublishedValues
 from .reader import PortReader
 from .repairs import MeterIssues
@@ -63,9 +63,6 @@ if TYPE_CHECKING:
 __all__ = ["HanPortConfigEntry", "HanPortCoordinator", "MeterData"]
 
 type HanPortConfigEntry = ConfigEntry[HanPortCoordinator]
-
-#: Unavailable reasons of a meter whose frames arrive and are all refused (``health``).
-_REFUSED_REASONS = frozenset({"refused", "replayed", "auth_failed", "unreadable"})
 
 
 class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
@@ -333,8 +330,8 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
     def _moves_on(self, reason: str) -> bool:
         """Whether a lost meter's reason changes to ``reason``: silent <-> refused only."""
         if self.lost_reason == "silent":
-            return reason in _REFUSED_REASONS
-        return reason == "silent" and self.lost_reason in _REFUSED_REASONS
+            return reason in REFUSED_REASONS
+        return reason == "silent" and self.lost_reason in REFUSED_REASONS
 
     @callback
     def _update_device(self) -> None:

@@ -12,11 +12,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .han.model import MeterIdentity, Reading
+from .han.obis import register
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from .han.model import Message
+
+
+def as_number(value: object) -> float | None:
+    """A reading's value when it is a number (int or float); None for text, None or a bool.
+
+    Text is never converted: ``float()`` would take ``"nan"``, ``"inf"``, ``"1e5"`` and ``"1_000"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
 
 #: Identity fields a message may bring, and those that name the device.
 _IDENTITY = ("meter_id", "manufacturer", "model", "list_id", "system_title")
@@ -34,6 +46,23 @@ class MeterData:
     format: str | None = None
     timestamp: datetime | None = None
     messages: int = 0
+    #: The code of each phase's current reading (the first the meter sent), and how many
+    #: readings there were when they were looked for (``readings`` only ever grows).
+    _currents: dict[int, str] = field(default_factory=dict, repr=False)
+    _currents_of: int = field(default=0, repr=False)
+
+    def current_code(self, phase: int) -> str | None:
+        """The code of the current reading on ``phase`` (A=1, any channel), if one came."""
+        if self._currents_of != len(self.readings):
+            self._currents_of = len(self.readings)
+            currents: dict[int, str] = {}
+            for obis in self.readings:
+                known = register(obis)
+                info = known[1] if known is not None else None
+                if info is not None and info.key == "current" and info.phase is not None:
+                    currents.setdefault(info.phase, obis)
+            self._currents = currents
+        return self._currents.get(phase)
 
     def merge(self, message: Message) -> bool:
         """Take a message's registers and identity; True when the device info changed."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .connection import KEY_ERRORS, SILENCE, MeterLink
-from .han.model import ErrorCode, Message, Rejected
+from .connection import SILENCE, MeterLink
+from .han.model import KEY_ERRORS, ErrorCode, Message, Rejected
 
 if TYPE_CHECKING:
     from .connection import MeterConfig

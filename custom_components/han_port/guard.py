@@ -20,6 +20,7 @@ from enum import StrEnum
 import math
 from typing import TYPE_CHECKING
 
+from .data import as_number
 from .han.plausibility import MAX_MAGNITUDE, MAX_POWER
 
 if TYPE_CHECKING:
@@ -37,11 +38,12 @@ def sane_number(value: object) -> bool:
     The library's bound (``han.plausibility``), so the guard never drops what the gate let
     through. Anything else (bool, text, None) is not a number and is not judged here: True.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    number = as_number(value)
+    if number is None:
         return True
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(number, float) and not math.isfinite(number):
         return False
-    return -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
+    return -MAX_MAGNITUDE <= number <= MAX_MAGNITUDE
 
 
 class Verdict(StrEnum):

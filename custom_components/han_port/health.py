@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
 
-from .connection import KEY_ERRORS
 from .const import LOGGER, RECENT_FRAMES
-from .han.model import ErrorCode
+from .han.model import KEY_ERRORS, ErrorCode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,6 +52,25 @@ _LOST_TEXT = {
     "auth_failed": "its frames arrive, but cannot be decrypted with the configured keys",
     "unreadable": "data arrives, but no frame can be found in it (serial settings or cable?)",
 }
+#: Unavailable reasons of a meter whose frames arrive and are all refused.
+REFUSED_REASONS = frozenset({"refused", "replayed", "auth_failed", "unreadable"})
+
+
+def refused_reason(refusal: str) -> tuple[str, str | None]:
+    """The unavailable reason and its detail for frames that are all refused.
+
+    ``refusal``: the error code that refused the most of them, or ``unreadable`` (no frame
+    found at all).
+    """
+    if refusal == "unreadable":
+        return "unreadable", None
+    if refusal == ErrorCode.REPLAYED:
+        return "replayed", None
+    if refusal in KEY_ERRORS:
+        return "auth_failed", None
+    return "refused", refusal
+
+
 #: Frames arrive, but every one is refused: why (``refused``, with the refusal's code).
 _REFUSED_TEXT = {
     ErrorCode.CHECKSUM.value: (

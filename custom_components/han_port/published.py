@@ -36,8 +36,9 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .data import as_number
 from .guard import MAX_POWER, TotalGuard, Verdict
-from .sensor_descriptions import BASE_UNITS, as_number, describe, to_native
+from .sensor_descriptions import BASE_UNITS, describe, to_native
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later
 
-from .connection import KEY_ERRORS, MeterLink, open_port
+from .connection import MeterLink, open_port
 from .const import DOMAIN
-from .han.model import ErrorCode
+from .health import refused_reason
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -232,14 +232,8 @@ class PortReader:
         refusing = self._refusing(now) if quiet else None
         if refusing is not None:
             self.state, self.refusing = "refusing", refusing
-            if refusing == "unreadable":
-                coordinator.set_lost("unreadable")
-            elif refusing == ErrorCode.REPLAYED:
-                coordinator.set_lost("replayed")
-            elif refusing in KEY_ERRORS:
-                coordinator.set_lost("auth_failed")
-            else:
-                coordinator.set_lost("refused", detail=refusing)
+            reason, detail = refused_reason(refusing)
+            coordinator.set_lost(reason, detail=detail)
             return
         if not silence:
             return

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connection import KEY_ERRORS
 from .const import ISSUE_NO_DECODE
 from .han.decoder import DEFAULT_FORMATS
 from .han.framing import FrameKind
-from .han.model import ErrorCode, Message, Rejected
+from .han.model import KEY_ERRORS, ErrorCode, Message, Rejected
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,7 +114,7 @@ class NoDecodeWatch:
             self.bytes = 0
         self._last = now
         self.bytes += chunk.size
-        if now - self._since >= self._after:
+        if now - self._since >= self._after and not self._issues.is_open(ISSUE_NO_DECODE):
             self._issues.raise_issue(
                 ISSUE_NO_DECODE,
                 {

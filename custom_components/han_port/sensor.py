@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from homeassistant.components.sensor import RestoreSensor, SensorEntity, SensorStateClass
 from homeassistant.core import callback
 
+from .data import as_number
 from .entity import HanPortEntity
 from .sensor_capacity import capacity_sensors
 from .sensor_descriptions import (
@@ -26,7 +27,6 @@ from .sensor_descriptions import (
     WATER,
     HanMeterSensorEntityDescription,
     HanSensorEntityDescription,
-    as_number,
     describe,
     to_native,
 )

@@ -28,6 +28,7 @@ from homeassistant.const import (
 )
 from homeassistant.util import dt as dt_util
 
+from .data import MeterData, as_number
 from .han.obis import (
     DEVICE_TYPE,
     SUBMETER_READING,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import StateType
 
     from .coordinator import HanPortCoordinator
-    from .data import MeterData
 
 # Units HA 2025.4 has no constant for (reactive and apparent energy get no device class).
 KVARH: Final = "kvarh"
@@ -266,7 +266,7 @@ def describe(obis: str, data: MeterData) -> tuple[HanSensorEntityDescription | N
 def _generic(obis: str, data: MeterData) -> HanSensorEntityDescription:
     """An entity for a register the library does not know, off by default."""
     reading = data.readings[obis]
-    numeric = isinstance(reading.value, int | float) and not isinstance(reading.value, bool)
+    numeric = as_number(reading.value) is not None
     return HanSensorEntityDescription(
         key=obis,
         translation_key="register",
@@ -276,16 +276,6 @@ def _generic(obis: str, data: MeterData) -> HanSensorEntityDescription:
         entity_registry_enabled_default=False,
         numeric=numeric,
     )
-
-
-def as_number(value: object) -> float | None:
-    """A reading's value when it is a number (int or float); None for text, None or a bool.
-
-    Text is never converted: ``float()`` would take ``"nan"``, ``"inf"``, ``"1e5"`` and ``"1_000"``.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
 
 
 def to_native(
@@ -354,14 +344,9 @@ METER_SENSORS: Final[tuple[HanMeterSensorEntityDescription, ...]] = (
 
 def _phase_current(coordinator: HanPortCoordinator, data: MeterData, phase: int) -> float | None:
     """The current on ``phase`` (A=1, any channel), CT-scaled; None without a number."""
-    for obis, reading in data.readings.items():
-        known = register(obis)
-        info = known[1] if known is not None else None
-        if info is not None and info.key == "current" and info.phase == phase:
-            if isinstance(reading.value, int | float):
-                return float(reading.value) * coordinator.scale
-            return None
-    return None
+    code = data.current_code(phase)
+    value = as_number(data.readings[code].value) if code is not None else None
+    return None if value is None else float(value) * coordinator.scale
 
 
 def _headroom(phase: int) -> HanMeterSensorEntityDescription:
