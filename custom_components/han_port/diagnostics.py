@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from .han.model import MeterIdentity
 
 #: Keys redacted wherever they appear: the keys, the meter's ids (entry data and the meter
-#: section), the unique id, the wM-Bus ids heard, the identifier registers of the meter.
+#: section), the unique id, the wM-Bus ids heard, and 0-0:96.1.255 (an id register the
+#: library's catalogue does not name; those it names are found by ``_ID_REGISTERS``).
 TO_REDACT = {
     CONF_EK,
     CONF_AK,
@@ -38,16 +39,14 @@ TO_REDACT = {
     CONF_METER_ID,
     "unique_id",
     "heard",
-    "0-0:96.1.0",
-    "0-0:96.1.1",
-    "0-0:42.0.0",
     "0-0:96.1.255",
 }
 #: What the library's catalogue (``han.obis``) calls the registers that name a device: the
 #: meter's (``meter_id``, ``equipment_id``, ``logical_device_name``), 1-x:0.0.E device ids and
 #: the M-Bus sub-meters' ids on channels 1-4 (0-n:96.1.0 / 0-n:96.1.1): redacted too.
-_ID_REGISTERS = frozenset({"meter_id", "equipment_id", "logical_device_name", "device_id"})
-_SUBMETER_ID = "submeter_id"
+_ID_REGISTERS = frozenset(
+    {"meter_id", "equipment_id", "logical_device_name", "device_id", "submeter_id"}
+)
 #: Ids shorter than this are not searched for inside texts (a "1" would blank every 1).
 _MIN_ID_TEXT = 6
 #: The capture's frame bytes, whole (see the module's docstring).
@@ -73,7 +72,8 @@ async def async_get_config_entry_diagnostics(
         obis: {"value": reading.value, "unit": reading.unit}
         for obis, reading in sorted(data.readings.items())
     }
-    ids = _ids(entry, data.meter, registers)
+    id_registers = _id_registers(registers)
+    ids = _ids(entry, data.meter, [registers[obis]["value"] for obis in id_registers])
     decoder_data = decoder.diagnostics() if decoder is not None else {}
     if "heard" in decoder_data:  # wM-Bus: how many meters are heard, never which
         decoder_data["meters_heard"] = len(decoder_data["heard"])
@@ -126,8 +126,9 @@ async def async_get_config_entry_diagnostics(
         # The last frames as received, for a bug report (report.py; scripts/han decode --file).
         "capture": capture_section(coordinator.meter, coordinator.capture),
     }
-    redacted = async_redact_data(diagnostics, TO_REDACT | _id_registers(registers))
-    return _scrub(redacted, ids)  # type: ignore[no-any-return]
+    redacted = async_redact_data(diagnostics, TO_REDACT | id_registers)
+    # The longest first: no half ids left.
+    return _scrub(redacted, sorted(ids, key=len, reverse=True))  # type: ignore[no-any-return]
 
 
 def _id_registers(registers: Mapping[str, Any]) -> set[str]:
@@ -135,13 +136,16 @@ def _id_registers(registers: Mapping[str, Any]) -> set[str]:
     found = set()
     for obis in registers:
         info = lookup(obis)
-        if info is not None and info.key in _ID_REGISTERS | {_SUBMETER_ID}:
+        if info is not None and info.key in _ID_REGISTERS:
             found.add(obis)
     return found
 
 
-def _ids(entry: HanPortConfigEntry, meter: MeterIdentity, registers: Mapping[str, Any]) -> set[str]:
-    """Every id of the meter and its sub-meters known here, as sent and as read."""
+def _ids(entry: HanPortConfigEntry, meter: MeterIdentity, registered: list[object]) -> set[str]:
+    """Every id of the meter and its sub-meters known here, as sent and as read.
+
+    ``registered``: the values of its id registers.
+    """
     values: list[object] = [
         entry.unique_id,
         entry.data.get(CONF_METER_ID),
@@ -149,7 +153,7 @@ def _ids(entry: HanPortConfigEntry, meter: MeterIdentity, registers: Mapping[str
         meter.meter_id,
         meter.system_title,
     ]
-    values += [registers[obis]["value"] for obis in _id_registers(registers)]
+    values += registered
     ids = set()
     for value in values:
         if isinstance(value, str) and len(value.strip()) >= _MIN_ID_TEXT:
@@ -166,10 +170,11 @@ def _title(entry: HanPortConfigEntry, ids: set[str], meter: MeterIdentity) -> st
     """
     titles = (meter.system_title, entry.data.get(CONF_SYSTEM_TITLE), entry.unique_id)
     short = {t[-SHORT_ID_DIGITS:] for t in titles if isinstance(t, str) and len(t) == 16}
-    return _scrub_text(entry.title, ids | {s.upper() for s in short} | {s.lower() for s in short})
+    everything = ids | {s.upper() for s in short} | {s.lower() for s in short}
+    return _scrub_text(entry.title, sorted(everything, key=len, reverse=True))
 
 
-def _scrub(data: Any, ids: set[str]) -> Any:
+def _scrub(data: Any, ids: list[str]) -> Any:
     """``data`` with every id inside its texts replaced (the capture's bytes excepted)."""
     if isinstance(data, dict):
         return {key: value if key in _BYTES else _scrub(value, ids) for key, value in data.items()}
@@ -180,8 +185,9 @@ def _scrub(data: Any, ids: set[str]) -> Any:
     return data
 
 
-def _scrub_text(text: str, ids: set[str]) -> str:
-    for ident in sorted(ids, key=len, reverse=True):  # the longest first: no half ids left
+def _scrub_text(text: str, ids: list[str]) -> str:
+    """``text`` with each of ``ids`` (the longest first) replaced."""
+    for ident in ids:
         if ident in text:
             text = text.replace(ident, REDACTED)
     return text
