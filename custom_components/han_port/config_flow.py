@@ -49,6 +49,7 @@ from .const import (
     DEFAULT_PROFILE,
     DEFAULT_RECEIVER,
     DOMAIN,
+    SERIAL_FIELDS,
 )
 from .detect import Detection, Outcome
 from .flow_change import ChangingFlow
@@ -67,12 +68,13 @@ from .flow_forms import (
 from .flow_options import HanPortOptionsFlow
 from .flow_summary import async_confirm_placeholders
 from .han.model import MeterIdentity
-from .han.profiles import KeyNeed
 from .naming import meter_title
 from .ports import port_label
 
 if TYPE_CHECKING:
     from homeassistant.helpers.service_info.usb import UsbServiceInfo
+
+    from .han.profiles import SerialSettings
 
 
 @dataclass(slots=True)
@@ -104,7 +106,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
 
     def _needs_keys_step(self) -> bool:
         profile = self._profile
-        return profile.wireless or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+        return profile.wireless or profile.encrypts
 
     # ------------------------------------------------------------------ user steps
 
@@ -162,7 +164,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         if user_input is not None:
             self._data[CONF_PROFILE] = user_input[CONF_PROFILE]
             serial = user_input.get(CONF_SERIAL) or {}
-            for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE):
+            for field in SERIAL_FIELDS:
                 self._data.pop(field, None)
             if serial.get(CONF_BAUDRATE):
                 self._data[CONF_BAUDRATE] = int(serial[CONF_BAUDRATE])
@@ -200,24 +202,30 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         port = self._data[CONF_PORT]
         self._async_abort_entries_match({CONF_PORT: port})
         if not is_network_port(port):
-            settings = MeterConfig.from_data(self._data).candidate_settings()[0]
-            self._data[CONF_BAUDRATE] = settings.baudrate
-            self._data[CONF_PARITY] = settings.parity.value
-            self._data[CONF_BYTESIZE] = settings.bytesize
+            self._store_settings(MeterConfig.from_data(self._data).candidate_settings()[0])
         self._data.pop(CONF_FORMAT, None)
         label = port_label(port)
         await self.async_set_unique_id(label, raise_on_progress=False)
         self._abort_if_unique_id_configured(reload_on_update=False)
-        profile = replace(self._profile, name=self._texts.profile_name(self._profile))
-        title = meter_title(MeterIdentity(), profile, port=label)
+        title = self._title(MeterIdentity(), port=label)
         return self.async_create_entry(title=title, data=self._data)
 
+    def _store_settings(self, settings: SerialSettings) -> None:
+        """Keep the serial settings the entry reads its port at."""
+        self._data[CONF_BAUDRATE] = settings.baudrate
+        self._data[CONF_PARITY] = settings.parity.value
+        self._data[CONF_BYTESIZE] = settings.bytesize
+
+    def _title(self, meter: MeterIdentity, *, meter_id: str | None = None, port: str = "") -> str:
+        """The entry's title.
+
+        Without maker or model it starts with the profile's name, in Home Assistant's language.
+        """
+        profile = replace(self._profile, name=self._texts.profile_name(self._profile))
+        return meter_title(meter, profile, meter_id=meter_id, port=port)
+
     def _show_meter(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
-        serial = {
-            field: str(self._data[field])
-            for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE)
-            if field in self._data
-        }
+        serial = {field: str(self._data[field]) for field in SERIAL_FIELDS if field in self._data}
         fields: dict[Any, Any] = {vol.Required(CONF_PROFILE): profile_selector()}
         if not is_network_port(str(self._data.get(CONF_PORT, ""))):
             # Line settings mean nothing on a TCP URL: the far end sets them.
@@ -255,7 +263,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         self, errors: dict[str, str] | None = None, typed: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         profile = self._profile
-        ek_required = self._need_key or profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+        ek_required = self._need_key or profile.encrypts
         schema = key_schema(profile, ek_required=ek_required)
         return self.async_show_form(
             step_id="keys",
@@ -350,9 +358,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         settings = detection.settings
         port = self._data[CONF_PORT]
         if settings is not None and not is_network_port(port):
-            self._data[CONF_BAUDRATE] = settings.baudrate
-            self._data[CONF_PARITY] = settings.parity.value
-            self._data[CONF_BYTESIZE] = settings.bytesize
+            self._store_settings(settings)
         self._data[CONF_FORMAT] = str(message.format)
         if "keys_swapped" in message.notes and CONF_AK in self._data:
             self._data[CONF_EK], self._data[CONF_AK] = self._data[CONF_AK], self._data[CONF_EK]
@@ -364,11 +370,7 @@ class HanPortConfigFlow(ChangingFlow, domain=DOMAIN):
         label = port_label(port)
         unique_id = meter_id or meter.system_title or label
         # The system title stays out of the title (diagnostics redact it, the title is shown).
-        # Without maker or model the title starts with the profile's name, in HA's language.
-        profile = replace(self._profile, name=self._texts.profile_name(self._profile))
-        title = meter_title(
-            meter, profile, meter_id=meter_id, port="" if meter.system_title else label
-        )
+        title = self._title(meter, meter_id=meter_id, port="" if meter.system_title else label)
         self._found = _Found(str(unique_id), title)
 
     async def _async_show_failure(self, outcome: Outcome) -> ConfigFlowResult:

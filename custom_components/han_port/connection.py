@@ -37,7 +37,7 @@ from .han import keys
 from .han.decoder import Decoder
 from .han.framing import FrameKind
 from .han.model import Keys, Message, Rejected
-from .han.profiles import PROFILES_BY_ID, KeyNeed, Parity, Profile, SerialSettings, get_profile
+from .han.profiles import PROFILES_BY_ID, Parity, Profile, SerialSettings, get_profile
 from .han.wmbus import WmbusDecoder
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class MeterConfig:
     @property
     def require_encryption(self) -> bool:
         """The profile's meters encrypt: a frame in clear is refused (a downgrade)."""
-        return self.profile.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+        return self.profile.encrypts
 
     def new_decoder(
         self, replay: ReplayGuard | None = None, capture: FrameCapture | None = None

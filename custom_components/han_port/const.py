@@ -21,6 +21,8 @@ CONF_RECEIVER: Final = "receiver"
 CONF_BAUDRATE: Final = "baudrate"
 CONF_PARITY: Final = "parity"
 CONF_BYTESIZE: Final = "bytesize"
+#: The entry data that fix the serial line (absent: every setting of the profile is tried).
+SERIAL_FIELDS: Final = (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE)
 CONF_FORMAT: Final = "format"
 
 # Form-only fields.

@@ -17,15 +17,13 @@ import voluptuous as vol
 
 from .const import (
     CONF_AK,
-    CONF_BAUDRATE,
-    CONF_BYTESIZE,
     CONF_EK,
-    CONF_PARITY,
     CONF_PROFILE,
     CONF_RECEIVER,
     CONF_SYSTEM_TITLE,
     DEFAULT_PROFILE,
     DEFAULT_RECEIVER,
+    SERIAL_FIELDS,
 )
 from .flow_detect import DetectingFlow
 from .flow_forms import (
@@ -131,7 +129,7 @@ class ChangingFlow(DetectingFlow):
         if user_input is not None:
             data = dict(self._data)
             data[CONF_PROFILE] = user_input[CONF_PROFILE]
-            for field in (CONF_BAUDRATE, CONF_PARITY, CONF_BYTESIZE):
+            for field in SERIAL_FIELDS:
                 data.pop(field, None)
             # An empty key field keeps the stored key; a ticked one is removed (a key typed
             # as well replaces it).

@@ -79,6 +79,11 @@ class Profile:
     interval: float = 10.0
     wireless: bool = False
 
+    @property
+    def encrypts(self) -> bool:
+        """Every meter of this profile encrypts its frames (the EK is required)."""
+        return self.keys in (KeyNeed.EK, KeyNeed.EK_AK)
+
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
