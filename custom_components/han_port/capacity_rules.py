@@ -22,7 +22,18 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import LOGGER
-from .han.capacity import NORWAY, PRESETS, SE_HOURS, SWEDEN_WEEKDAY_DAYTIME, CapacityRule
+from .han.capacity import (
+    FLANDERS,
+    NORWAY,
+    NORWAY_BKK,
+    NORWAY_LEDE,
+    PRESETS,
+    SE_HOURS,
+    SWEDEN_ELLEVIO,
+    SWEDEN_WEEKDAY_DAYTIME,
+    CapacityRule,
+)
+from .han.capacity.rules import MAX_STEPS, ascending
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,17 +49,15 @@ CONF_CAPACITY_DISTINCT: Final = "capacity_distinct_days"
 OFF: Final = "off"
 NO_OTHER: Final = "no_other"
 SE_CUSTOM: Final = "se_custom"
-MAX_PEAKS: Final = 10
-MAX_STEPS: Final = 30
 #: Form errors of the price steps.
 FORMAT: Final = "steps_format"
 ORDER: Final = "steps_order"
 
 #: The rules each country's profiles may choose, in the order the dropdown lists them.
 CHOICES: Final[dict[str, tuple[str, ...]]] = {
-    "NO": ("no_kapasitetsledd", "no_bkk", "no_lede", NO_OTHER),
-    "BE": ("be_capaciteitstarief",),
-    "SE": ("se_weekday_daytime", "se_ellevio", SE_CUSTOM),
+    "NO": (NORWAY.key, NORWAY_BKK.key, NORWAY_LEDE.key, NO_OTHER),
+    "BE": (FLANDERS.key,),
+    "SE": (SWEDEN_WEEKDAY_DAYTIME.key, SWEDEN_ELLEVIO.key, SE_CUSTOM),
 }
 #: The time zone each country's grid bills in.
 ZONES: Final = {"NO": "Europe/Oslo", "BE": "Europe/Brussels", "SE": "Europe/Stockholm"}
@@ -107,7 +116,7 @@ def parse_steps(text: str) -> tuple[float, ...]:
         bounds = ()
     if not bounds or len(bounds) > MAX_STEPS or not all(math.isfinite(b) for b in bounds):
         raise StepsError(FORMAT)
-    if any(b <= a for a, b in zip((0.0, *bounds), bounds, strict=False)):
+    if not ascending(bounds):
         raise StepsError(ORDER)
     return bounds
 

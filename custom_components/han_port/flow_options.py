@@ -32,8 +32,6 @@ from .capacity_rules import (
     CONF_CAPACITY_STEPS,
     CONF_CAPACITY_TARGET,
     CONF_CAPACITY_WEEKDAYS,
-    MAX_PEAKS,
-    MAX_STEPS,
     OFF,
     SE_CUSTOM,
     StepsError,
@@ -52,6 +50,7 @@ from .const import (
     DEFAULT_MIN_INTERVAL,
     DEFAULT_SCALE,
 )
+from .han.capacity.rules import MAX_PEAKS, MAX_STEPS
 
 #: What each rule stores besides its name.
 _RULE_OPTIONS = (

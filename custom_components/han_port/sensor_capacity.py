@@ -40,9 +40,9 @@ from homeassistant.const import UnitOfPower
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 
-from .capacity_rules import MAX_PEAKS
 from .device import meter_device_info
 from .han.capacity import CapacityRule
+from .han.capacity.rules import MAX_PEAKS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -30,11 +30,13 @@ __all__ = [
     "SWEDEN_ELLEVIO",
     "SWEDEN_WEEKDAY_DAYTIME",
     "CapacityRule",
+    "ascending",
 ]
 
 _INTERVALS: Final = (5, 10, 15, 30, 60)
-_MAX_PEAKS: Final = 10
-_MAX_STEPS: Final = 30
+#: The most peaks a rule averages, and the most price steps it has.
+MAX_PEAKS: Final = 10
+MAX_STEPS: Final = 30
 #: Fields that do not change which intervals count or what each weighs: what the month's
 #: value is priced at, its floor, the months billed together, and labels. Every other field
 #: (a new one too) is part of ``CapacityRule.accounting``.
@@ -201,8 +203,8 @@ def _check(rule: CapacityRule) -> None:
     if rule.interval_minutes not in _INTERVALS:
         msg = f"interval_minutes must be one of {_INTERVALS}"
         raise ValueError(msg)
-    if not 1 <= rule.peaks <= _MAX_PEAKS:
-        msg = f"peaks must be 1..{_MAX_PEAKS}"
+    if not 1 <= rule.peaks <= MAX_PEAKS:
+        msg = f"peaks must be 1..{MAX_PEAKS}"
         raise ValueError(msg)
     _check_hours("hours", rule.hours)
     if rule.holidays is not None and rule.holidays not in COUNTRIES:
@@ -222,14 +224,17 @@ def _check(rule: CapacityRule) -> None:
     if not 1 <= rule.rolling_months <= 12:
         msg = "rolling_months must be 1..12"
         raise ValueError(msg)
-    if len(rule.steps) > _MAX_STEPS or any(
-        b <= a for a, b in zip((0.0, *rule.steps), rule.steps, strict=False)
-    ):
+    if len(rule.steps) > MAX_STEPS or not ascending(rule.steps):
         msg = "steps must be positive, strictly ascending upper bounds (at most 30)"
         raise ValueError(msg)
     if len(rule.step_prices) > len(rule.steps) + 1:
         msg = "more step prices than steps"
         raise ValueError(msg)
+
+
+def ascending(bounds: tuple[float, ...]) -> bool:
+    """Positive and strictly ascending (step upper bounds)."""
+    return all(a < b for a, b in zip((0.0, *bounds), bounds, strict=False))
 
 
 #: The ten bands most Norwegian grid companies use (Elvia "Trinn 1-10"; HSEV, Sandøy Energi).
