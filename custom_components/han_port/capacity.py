@@ -62,7 +62,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .capacity_rules import rule_from_options, step_target, zone
-from .const import CONF_SCALE, DEFAULT_SCALE, DOMAIN, LOGGER
+from .const import DEFAULT_SCALE, DOMAIN, LOGGER
 from .han.capacity import (
     FLANDERS,
     CapacityRule,
@@ -182,12 +182,16 @@ class EntryCapacity:
         self._fluvius = rule.key == FLANDERS.key
 
     @classmethod
-    def from_entry(cls, hass: HomeAssistant, entry: ConfigEntry[Any]) -> EntryCapacity | None:
-        """The entry's tracker, or None when its capacity tariff is off."""
+    def from_entry(
+        cls, hass: HomeAssistant, entry: ConfigEntry[Any], scale: float
+    ) -> EntryCapacity | None:
+        """The entry's tracker, or None when its capacity tariff is off.
+
+        ``scale``: the entry's CT scale factor (the coordinator's), applied to what it is fed.
+        """
         rule = rule_from_options(entry.options)
         if rule is None:
             return None
-        scale = float(entry.options.get(CONF_SCALE, DEFAULT_SCALE))
         capacity = cls(hass, entry.entry_id, rule, step_target(entry.options, rule), scale=scale)
         entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, capacity._on_stop))
         return capacity

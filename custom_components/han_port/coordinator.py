@@ -116,7 +116,7 @@ class HanPortCoordinator(DataUpdateCoordinator[MeterData]):
             timings=timings,
         )
         #: The capacity tariff's tracker (None when off): fed every accepted message.
-        self.capacity = EntryCapacity.from_entry(hass, entry)
+        self.capacity = EntryCapacity.from_entry(hass, entry, self.scale)
         self.reader = PortReader(self)
         self._lost = False
         #: Why the meter is unavailable (``set_lost``); None while it is available.

@@ -28,6 +28,7 @@ import math
 from typing import TYPE_CHECKING, Final
 
 from .clock import month_index
+from .registers import number_in
 from .status import MonthRecord
 
 if TYPE_CHECKING:
@@ -68,10 +69,8 @@ def _close(a: float, b: float, tolerance: float) -> bool:
 
 
 def _power(readings: Mapping[str, Reading], key: str, scale: float = 1.0) -> float | None:
-    reading = readings.get(key)
-    if reading is None or reading.unit != "W" or isinstance(reading.value, bool):
-        return None
-    return float(reading.value) * scale if isinstance(reading.value, int | float) else None
+    value = number_in(readings, key, "W")
+    return None if value is None else float(value) * scale
 
 
 def month_peak_w(readings: Mapping[str, Reading], scale: float = 1.0) -> float | None:

@@ -17,13 +17,14 @@ if TYPE_CHECKING:
 
     from ..model import Reading  # noqa: TID252
 
-__all__ = ["ImportRegister", "net_power_w"]
+__all__ = ["ImportRegister", "net_power_w", "number_in"]
 
 _TOTALS: Final = ("1-0:1.8.0", "1-1:1.8.0")
 _TARIFFS: Final = tuple(f"1-{b}:1.8.{t}" for b in (0, 1) for t in (1, 2, 3, 4))
 
 
-def _number(readings: Mapping[str, Reading], key: str, unit: str) -> float | int | None:
+def number_in(readings: Mapping[str, Reading], key: str, unit: str) -> float | int | None:
+    """Reading ``key`` when it is a finite number in ``unit``; else None."""
     reading = readings.get(key)
     if reading is None or reading.unit != unit:
         return None
@@ -52,7 +53,7 @@ class ImportRegister:
                 return None
             self.keys = keys
         total: float | int = 0
-        for key in keys:  # inlined _number: this runs on every frame
+        for key in keys:  # inlined number_in: this runs on every frame
             reading = readings.get(key)
             if reading is None or reading.unit != "Wh":
                 return None
@@ -67,12 +68,12 @@ class ImportRegister:
 
 def net_power_w(readings: Mapping[str, Reading]) -> float | int | None:
     """Import minus export active power (W), None without an import power reading."""
-    imported = _number(readings, "1-0:1.7.0", "W")
+    imported = number_in(readings, "1-0:1.7.0", "W")
     if imported is not None:
-        exported = _number(readings, "1-0:2.7.0", "W")
+        exported = number_in(readings, "1-0:2.7.0", "W")
     else:
-        imported = _number(readings, "1-1:1.7.0", "W")
+        imported = number_in(readings, "1-1:1.7.0", "W")
         if imported is None:
             return None
-        exported = _number(readings, "1-1:2.7.0", "W")
+        exported = number_in(readings, "1-1:2.7.0", "W")
     return imported - exported if exported is not None else imported
