@@ -63,19 +63,21 @@ async def async_setup_entry(
     """Add sensors for what the meter sends, now and whenever something new appears."""
     coordinator = entry.runtime_data
     known: set[str] = set()
+    registers = 0  # readings looked at: they only ever grow, new ones come last
 
     @callback
     def _add_new() -> None:
+        nonlocal registers
         data = coordinator.data
         new: list[SensorEntity] = []
-        for obis in list(data.readings):
-            if obis in known:
-                continue
-            description, channel = describe(obis, data)
-            if description is None:
-                continue
-            known.add(obis)
-            new.append(register_sensor(coordinator, obis, description, channel))
+        if len(data.readings) != registers:
+            for obis in list(data.readings)[registers:]:
+                description, channel = describe(obis, data)
+                if description is None:
+                    continue
+                known.add(obis)
+                new.append(register_sensor(coordinator, obis, description, channel))
+            registers = len(data.readings)
         for meter_description in (*METER_SENSORS, *HEADROOM):
             if meter_description.key in known:
                 continue
