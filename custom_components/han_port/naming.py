@@ -11,23 +11,25 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .han.dlms.scaling import AIDON, ISKRA, KAIFA, KAMSTRUP, LANDIS_GYR, SAGEMCOM
 from .han.obis import Medium, medium
 
 if TYPE_CHECKING:
     from .han.model import MeterIdentity
     from .han.profiles import Profile
 
-#: Three-letter maker codes -> the maker's name (upper-cased code).
+#: Three-letter maker codes -> the maker's name (upper-cased code); the names the library
+#: gives the makers whose lists it decodes, as it spells them.
 MAKERS: dict[str, str] = {
-    "AID": "Aidon",
+    "AID": AIDON,
     "EGM": "Elgama",
     "ELS": "Elster",
-    "ISK": "Iskraemeco",
-    "KAM": "Kamstrup",
-    "KFM": "Kaifa",
-    "LGF": "Landis+Gyr",  # P1 ident of the L+G E360 ("/LGF5E360")
-    "LGZ": "Landis+Gyr",
-    "SAG": "Sagemcom",
+    "ISK": ISKRA,
+    "KAM": KAMSTRUP,
+    "KFM": KAIFA,
+    "LGF": LANDIS_GYR,  # P1 ident of the L+G E360 ("/LGF5E360")
+    "LGZ": LANDIS_GYR,
+    "SAG": SAGEMCOM,
     "XMX": "Xemex",
 }
 #: Digits of the system title shown when a meter has no id register.
