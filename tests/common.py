@@ -8,6 +8,7 @@ library is imported as the top-level package ``han`` (pytest's ``pythonpath``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -109,6 +110,15 @@ def lu_frames(count: int) -> list[bytes]:
     plain = gcm_open(sc, title, fc, LU_FRAME[18:], ek, ak)
     first = int.from_bytes(fc)
     return [glo_ciphering(sc, title, first + n, plain, ek, ak) for n in range(count)]
+
+
+async def wait_for(condition: Callable[[], object], limit: float = 4.0) -> None:
+    """Wait until ``condition()`` is true (readers run in the background), at most ``limit`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 class Pty:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
@@ -26,7 +24,7 @@ from custom_components.han_port.han import plausibility
 from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.han.model import ImplausibleError, Message
 from custom_components.han_port.repairs import async_create_fix_flow
-from tests.common import Pty
+from tests.common import Pty, wait_for
 
 from .test_sensor import ID, message, push, state
 from .timing import SetTimings
@@ -301,14 +299,6 @@ def telegram(value: str) -> bytes:
     return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
 
 
-async def _wait(condition: Callable[[], object], limit: float = 4.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_non_finite_total_never_reaches_the_sensor(
     hass: HomeAssistant, pty: Pty, coordinator: HanPortCoordinator
 ) -> None:
@@ -317,15 +307,15 @@ async def test_a_non_finite_total_never_reaches_the_sensor(
     (The integration checked every reading a second time; the library is the one gate now.)
     """
     await pty.write(telegram("001000.000"))
-    await _wait(lambda: state(hass, ENERGY) == "1000.0")
+    await wait_for(lambda: state(hass, ENERGY) == "1000.0")
     for bad in ("nan", "inf", "9" * 400):
         await pty.write(telegram(bad))
-    await _wait(lambda: coordinator.counters.rejected.get("implausible") == 3)
+    await wait_for(lambda: coordinator.counters.rejected.get("implausible") == 3)
     assert state(hass, ENERGY) == "1000.0"
     assert coordinator.counters.rejected == {"implausible": 3}
     assert coordinator.data.readings[ENERGY].value == 1_000_000
     await pty.write(telegram("001000.100"))
-    await _wait(lambda: state(hass, ENERGY) == "1000.1")
+    await wait_for(lambda: state(hass, ENERGY) == "1000.1")
 
 
 @pytest.mark.parametrize("value", [10**15, -(10**15), 1e15, 10**15 + 1, 10**16, 1e16, 2**64 - 1])

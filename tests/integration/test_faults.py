@@ -70,6 +70,7 @@ from tests.common import (
     dk_frame,
     lu_frames,
     vector,
+    wait_for,
     wire,
 )
 
@@ -83,14 +84,6 @@ KAMSTRUP_SLASH = wire(vector("nordic", "amsreader-kamstrup-em001-2"))  # a '/' i
 
 
 # -- helpers --------------------------------------------------------------------------
-async def wait_for(condition: Callable[[], Any], limit: float = 4.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def setup(hass: HomeAssistant, port: str, unique_id: str, **data: Any) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN, unique_id=unique_id, title="Meter", data={CONF_PORT: port, **data}

@@ -14,9 +14,9 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_PROFILE
-from tests.common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, Pty, lu_frames
+from tests.common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, Pty, lu_frames, wait_for
 
-from .test_faults import NO_ID, UNKNOWN_LAYOUT, Writer, _corrupt, setup, wait_for
+from .test_faults import NO_ID, UNKNOWN_LAYOUT, Writer, _corrupt, setup
 from .timing import SetTimings
 
 REOPEN_AFTER = 0.4

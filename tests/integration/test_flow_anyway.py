@@ -10,7 +10,6 @@ its diagnostics hold the raw bytes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import random
 from typing import Any
 from unittest.mock import patch
@@ -40,7 +39,7 @@ from custom_components.han_port.const import (
 )
 from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.flow_forms import ADD_ANYWAY
-from tests.common import Meter, Pty
+from tests.common import Meter, Pty, wait_for
 
 from .flow import progress, start
 from .timing import SetTimings
@@ -83,14 +82,6 @@ def unreadable(received: int = 600) -> Detection:
     )
 
 
-async def _wait(condition: Callable[[], object], limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_an_unreadable_meter_is_added_anyway_and_asks_for_its_capture(
     hass: HomeAssistant, hass_client: Any, pty: Pty, noise: Meter, timings: SetTimings
 ) -> None:
@@ -118,7 +109,7 @@ async def test_an_unreadable_meter_is_added_anyway_and_asks_for_its_capture(
     # It reads, and after the (here shortened) 5 minutes the repair issue asks for a capture.
     issue_id = f"{ISSUE_NO_DECODE}_{entry.entry_id}"
     registry = ir.async_get(hass)
-    await _wait(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None)
+    await wait_for(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None, limit=5.0)
     download = await _get_diagnostics_for_config_entry(hass, hass_client, entry)
     raw = bytes.fromhex(download["data"]["capture"]["raw_hex"])
     assert len(raw) >= len(NOISE)
