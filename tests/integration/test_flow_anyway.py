@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     _get_diagnostics_for_config_entry,
 )
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -51,12 +50,6 @@ DETECT = "custom_components.han_port.flow_detect.async_detect"
 NOISE = bytes(random.Random(14).randrange(256) for _ in range(600)).translate(
     bytes.maketrans(b"~/h\x0f\xdb", b"-----")
 )
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture

@@ -33,12 +33,6 @@ KEY_B = "F0E0D0C0B0A090807060504030201000"
 PORT = "socket://127.0.0.1:1"
 
 
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
-
-
 def answer(detection: Detection, delay: float) -> Any:
     """A detection that answers after ``delay`` seconds (0: at the next turn of the loop)."""
 

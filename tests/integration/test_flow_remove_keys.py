@@ -18,7 +18,6 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_EK,
@@ -41,12 +40,6 @@ DETECT = "custom_components.han_port.flow_detect.async_detect"
 AT_METER_ID = "181220000009"
 MISTAKEN_AK = "00112233445566778899AABBCCDDEEFF"
 SYSTEM_TITLE = "4B464D1020000009"
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture
