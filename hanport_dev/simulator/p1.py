@@ -11,7 +11,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Final, Literal
 
-from han.crc import crc16_arc
+from han.crc import crc16_arc_fast
 from han.units import normalise
 
 from .physics import Cde, kind
@@ -129,10 +129,14 @@ def _p1_stamp(when: float) -> str:
     return time.strftime("%y%m%d%H%M%S", local) + ("S" if local.tm_isdst > 0 else "W")
 
 
+def with_crc(body: bytes) -> bytes:
+    """``body`` (``/`` through the footer's ``!``) with its CRC-16/ARC in hex and CR LF."""
+    return body + f"{crc16_arc_fast(body):04X}\r\n".encode("ascii")
+
+
 def telegram(lines: Sequence[str]) -> bytes:
     """Lines as a telegram: CR LF after each, the footer ``!`` and its CRC-16/ARC."""
-    body = ("\r\n".join(lines) + "\r\n!").encode("latin-1")
-    return body + f"{crc16_arc(body):04X}\r\n".encode("ascii")
+    return with_crc(("\r\n".join(lines) + "\r\n!").encode("latin-1"))
 
 
 def render_p1(template: P1Template, model: MeterModel) -> bytes:

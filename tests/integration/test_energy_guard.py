@@ -21,9 +21,9 @@ from custom_components.han_port.const import CONF_PROFILE, DOMAIN, ISSUE_TOTAL
 from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.han import plausibility
-from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.han.model import ImplausibleError, Message
 from custom_components.han_port.repairs import async_create_fix_flow
+from hanport_dev.simulator import with_crc
 from tests.common import Pty, wait_for
 
 from .test_sensor import ID, message, push, state
@@ -296,7 +296,7 @@ def telegram(value: str) -> bytes:
     """A DSMR 5 telegram with the energy register only, and a valid CRC."""
     body = f"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.0({value}*kWh)\r\n!"
     raw = body.encode("latin-1")
-    return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
+    return with_crc(raw)
 
 
 async def test_a_non_finite_total_never_reaches_the_sensor(

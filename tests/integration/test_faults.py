@@ -45,10 +45,9 @@ from custom_components.han_port.const import (
     ISSUE_SILENT,
 )
 from custom_components.han_port.diagnostics import async_get_config_entry_diagnostics
-from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.repairs import async_create_fix_flow
 from custom_components.han_port.replay_store import store_key
-from hanport_dev.simulator import MeterSimulator, build_hdlc, parse_hdlc
+from hanport_dev.simulator import MeterSimulator, build_hdlc, parse_hdlc, with_crc
 from tests.common import (
     AT_EK,
     AT_FRAME,
@@ -190,7 +189,7 @@ def p1_with(register: str, text: str) -> bytes:
     body = P1_NL[: P1_NL.index(b"!") + 1].decode("latin-1")
     body = re.sub(rf"{re.escape(register)}\([^)]*\)", f"{register}({text})", body)
     raw = body.encode("latin-1")
-    return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
+    return with_crc(raw)
 
 
 # -- item 1: one frame must never stop the reader -------------------------------------
