@@ -17,6 +17,7 @@ from pathlib import Path
 import tty
 from typing import Any
 
+from han.crc import crc16_x25
 from han.crypto import gcm_open
 from hanport_dev.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
@@ -70,11 +71,18 @@ DK_FRAME = wire(DK)
 DK_EK = DK["keys"]["ek"]
 DK_AK = DK["keys"]["ak"]
 AT_WRONG_KEY = wire(vector("dlms", "at-netznoe-kaifa-ma309-wrong-key"))
-DK_FRAME = wire(vector("dlms", "dk-kamstrup-omnipower-hdlc-sc30"))
 WMBUS_PLAIN = wire(vector("wmbus", "wmbusmeters-amiplus-1-10101010"))
 WMBUS_GAMA = vector("wmbus", "wmbusmeters-pr2038-elgama-gama350-30584551-mode5")
 WMBUS_GAMA_FRAME = wire(WMBUS_GAMA)
 WMBUS_GAMA_KEY = WMBUS_GAMA["keys"]["ek"]
+
+
+def hdlc(info: bytes, *, segmented: bool = False) -> bytes:
+    """A valid HDLC frame (dst 0x41, src 0x03, ctrl 0x13) around ``info``, built by hand."""
+    size = 2 + 1 + 1 + 1 + (2 + len(info) if info else 0) + 2
+    head = bytes((0xA0 | (0x08 if segmented else 0) | (size >> 8), size & 0xFF)) + b"\x41\x03\x13"
+    body = head + crc16_x25(head).to_bytes(2, "little") + info if info else head
+    return b"\x7e" + body + crc16_x25(body).to_bytes(2, "little") + b"\x7e"
 
 
 def _dk_parts() -> tuple[bytes, int, bytes, bytes, bytes]:

@@ -8,7 +8,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from han.crc import crc16_x25
 from han.crypto import gcm_seal
 from han.decoder import Decoder
 from han.dlms import (
@@ -31,7 +30,7 @@ from han.model import (
     WrongKeyError,
 )
 from han.stream import StreamReader
-from tests.common import vectors_by_id
+from tests.common import hdlc, vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
 
@@ -46,15 +45,6 @@ def keys(vid: str) -> Keys:
         ek=bytes.fromhex(k["ek"]) if k.get("ek") else None,
         ak=bytes.fromhex(k["ak"]) if k.get("ak") else None,
     )
-
-
-def hdlc(info: bytes, *, segmented: bool = False, dst: bytes = b"\x41") -> bytes:
-    """Build a valid HDLC frame around ``info``."""
-    length = 2 + len(dst) + 1 + 1 + (2 + len(info) if info else 0) + 2
-    head = bytes((0xA0 | (0x08 if segmented else 0) | (length >> 8), length & 0xFF))
-    head += dst + b"\x03\x13"
-    body = head + crc16_x25(head).to_bytes(2, "little") + info if info else head
-    return b"\x7e" + body + crc16_x25(body).to_bytes(2, "little") + b"\x7e"
 
 
 def summary(results: list[Message | Rejected]) -> list[Any]:
