@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
+import functools
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from han.crc import crc16_x25
 from han.crypto import gcm_open
+from han.model import Keys
 from hanport_dev.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,6 +51,23 @@ def wire(item: dict[str, Any]) -> bytes:
     if item.get("telegram"):
         return item["telegram"].encode("latin-1")
     return bytes.fromhex(item["bytes_hex"])
+
+
+def keys_of(item: dict[str, Any]) -> Keys:
+    """A vector's keys (EK, AK; either may be absent)."""
+    keys = item.get("keys") or {}
+    ek, ak = keys.get("ek"), keys.get("ak")
+    return Keys(ek=bytes.fromhex(ek) if ek else None, ak=bytes.fromhex(ak) if ak else None)
+
+
+@functools.cache
+def _binary_vectors() -> dict[str, dict[str, Any]]:
+    return vectors_by_id("nordic", "dlms")
+
+
+def raw(vector_id: str) -> bytes:
+    """The bytes of a Nordic or DLMS vector (``nordic``, ``dlms``) by id."""
+    return wire(_binary_vectors()[vector_id])
 
 
 # Frequently used frames.

@@ -29,7 +29,7 @@ from han.decoder import Decoder
 from han.model import Message, Reading
 from han.p1_parse import parse_telegram
 from hanport_dev.simulator import with_crc
-from tests.common import FIXTURES, vector, wire
+from tests.common import load, vector, wire
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,8 +102,7 @@ def test_import_register_prefers_the_total_when_the_meter_sends_one() -> None:
 
 
 def test_import_register_of_a_nordic_hourly_list() -> None:
-    lines = (FIXTURES / "nordic.jsonl").read_text(encoding="utf-8").splitlines()
-    items = [v for v in map(json.loads, lines) if "1-0:1.8.0" in v["expected"]]
+    items = [v for v in load("nordic") if "1-0:1.8.0" in v["expected"]]
     for item in items:
         decoded = Decoder(country=item.get("country")).decode_capture(wire(item))
         message = next((m for m in decoded if isinstance(m, Message)), None)

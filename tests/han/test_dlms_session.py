@@ -32,13 +32,9 @@ from han.model import (
 )
 from han.stream import StreamReader
 from hanport_dev.simulator.frames import ber_length
-from tests.common import DK_PLAIN, DK_TITLE, hdlc, vectors_by_id
+from tests.common import DK_PLAIN, DK_TITLE, hdlc, raw, vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
-
-
-def raw(vid: str) -> bytes:
-    return bytes.fromhex(VECTORS[vid]["bytes_hex"])
 
 
 def key(vid: str, name: str) -> bytes:

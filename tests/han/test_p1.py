@@ -44,7 +44,7 @@ from han.p1_session import P1Session
 from han.stream import StreamReader
 from han.units import normalise
 from hanport_dev.simulator import with_crc
-from tests.common import load as _load
+from tests.common import load as _load, wire
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -144,12 +144,6 @@ def decode(
         assert message is not None
         out.append(message)
     return out
-
-
-def wire(vector: dict[str, Any]) -> bytes:
-    if vector.get("bytes_hex"):
-        return bytes.fromhex(vector["bytes_hex"])
-    return str(vector["telegram"]).encode("latin-1")
 
 
 def messages(results: list[Message | Rejected]) -> list[Message]:
