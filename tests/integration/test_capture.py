@@ -39,6 +39,7 @@ from hanport_dev import cli
 from hanport_dev.simulator import SIMULATED_PROFILES, MeterSimulator
 from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty, dk_frames, wait_for
 
+from .entries import set_up_entry
 from .timing import SetTimings
 
 #: Pushes per meter: more than the capture keeps (20 frames), so that it has to drop some.
@@ -59,10 +60,7 @@ async def _push(pty: Pty, frames: list[bytes]) -> None:
 
 
 async def _entry(hass: HomeAssistant, data: dict[str, Any]) -> MockConfigEntry:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="capture", title="Meter", data=data)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    return entry
+    return await set_up_entry(hass, data, unique_id="capture", settle=False)
 
 
 async def _download(hass: HomeAssistant, hass_client: Any, entry: MockConfigEntry) -> Any:

@@ -12,7 +12,6 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
 
@@ -26,6 +25,7 @@ from custom_components.han_port.repairs import async_create_fix_flow
 from hanport_dev.simulator import with_crc
 from tests.common import Pty, wait_for
 
+from .entries import set_up_entry
 from .test_sensor import ID, message, push, state
 from .timing import SetTimings
 
@@ -38,16 +38,8 @@ def energy(wh: float) -> object:
 
 
 async def _setup(hass: HomeAssistant, pty: Pty) -> HanPortCoordinator:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=ID,
-        title="Meter",
-        data={CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry.runtime_data
+    data = {CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"}
+    return (await set_up_entry(hass, data, unique_id=ID)).runtime_data
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ from tests.common import (
     wire,
 )
 
+from .entries import set_up_entry
 from .timing import SetTimings
 
 NL_ID = "K8EG004046395507"
@@ -84,13 +85,7 @@ KAMSTRUP_SLASH = wire(vector("nordic", "amsreader-kamstrup-em001-2"))  # a '/' i
 
 # -- helpers --------------------------------------------------------------------------
 async def setup(hass: HomeAssistant, port: str, unique_id: str, **data: Any) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=unique_id, title="Meter", data={CONF_PORT: port, **data}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await set_up_entry(hass, {CONF_PORT: port, **data}, unique_id=unique_id)
 
 
 def entity(hass: HomeAssistant, unique_id: str) -> str | None:

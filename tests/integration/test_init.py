@@ -31,6 +31,7 @@ from custom_components.han_port.const import (
 )
 from tests.common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter, wait_for
 
+from .entries import set_up_entry
 from .timing import SetTimings
 
 NL_ID = "K8EG004046395507"
@@ -43,19 +44,13 @@ def entity_id(hass: HomeAssistant, unique_id: str) -> str:
 
 
 async def setup_entry(
-    hass: HomeAssistant, port: str, unique_id: str | None = NL_ID, **data: Any
+    hass: HomeAssistant,
+    port: str,
+    unique_id: str | None = NL_ID,
+    data: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=unique_id,
-        title="Meter",
-        data={CONF_PORT: port, CONF_PROFILE: "auto", **data.pop("data", {})},
-        **data,
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    data = {CONF_PORT: port, CONF_PROFILE: "auto", **(data or {})}
+    return await set_up_entry(hass, data, unique_id=unique_id)
 
 
 async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
