@@ -12,6 +12,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import functools
+import io
 import json
 import os
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from han.crc import crc16_x25
 from han.crypto import gcm_open
 from han.model import Keys
+from hanport_dev.cli import main as cli_main
 from hanport_dev.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -146,6 +148,13 @@ async def wait_for(condition: Callable[[], object], limit: float = 4.0) -> None:
     while not condition():
         assert loop.time() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """``scripts/han ARGV`` in this process: its exit status and what it printed."""
+    out = io.StringIO()
+    status = cli_main(argv, out)
+    return status, out.getvalue()
 
 
 class Pty:

@@ -37,7 +37,16 @@ from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.model import Keys, Message
 from hanport_dev import cli
 from hanport_dev.simulator import SIMULATED_PROFILES, MeterSimulator
-from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty, dk_frames, wait_for
+from tests.common import (
+    HDLC_NO,
+    WMBUS_GAMA_FRAME,
+    WMBUS_GAMA_KEY,
+    Meter,
+    Pty,
+    dk_frames,
+    run_cli,
+    wait_for,
+)
 
 from .entries import set_up_entry
 from .timing import SetTimings
@@ -69,9 +78,8 @@ async def _download(hass: HomeAssistant, hass_client: Any, entry: MockConfigEntr
 
 
 def _decode_file(path: Path, *args: str) -> list[dict[str, Any]]:
-    out = io.StringIO()
-    status = cli.main(["decode", "--file", str(path), "--json", *args], out)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    status, text = run_cli(["decode", "--file", str(path), "--json", *args])
+    lines = [json.loads(line) for line in text.splitlines()]
     assert status == 0, lines
     return lines
 

@@ -28,8 +28,8 @@ from custom_components.han_port.han.framing import FrameKind
 from hanport_dev.simulator import MeterSimulator
 from tests.common import Meter, Pty
 
+from .fake_port import fake_port
 from .flow import progress, start
-from .test_connection import fake_port
 from .timing import SetTimings
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]

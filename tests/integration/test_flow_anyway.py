@@ -9,7 +9,6 @@ its diagnostics hold the raw bytes.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 from unittest.mock import patch
@@ -40,12 +39,11 @@ from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.flow_forms import ADD_ANYWAY
 from tests.common import Meter, Pty, wait_for
 
-from .flow import progress, start
+from .flow import DETECT, answer, progress, start
 from .timing import SetTimings
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 #: Bytes in which no frame starts (no HDLC flag, P1 '/', M-Bus 0x68, GCM 0xDB, 0x0F APDU).
 NOISE = bytes(random.Random(14).randrange(256) for _ in range(600)).translate(
     bytes.maketrans(b"~/h\x0f\xdb", b"-----")
@@ -59,14 +57,6 @@ async def noise(pty: Pty, stop_tasks: list) -> Meter:
     meter.start_pty(pty)
     stop_tasks.append(meter)
     return meter
-
-
-def answer(detection: Detection) -> Any:
-    async def detect(_config: Any) -> Detection:
-        await asyncio.sleep(0)
-        return detection
-
-    return detect
 
 
 def unreadable(received: int = 600) -> Detection:

@@ -27,11 +27,10 @@ from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.ports import port_label, redact_text, unredact_port
 from tests.common import KAIFA_SHORT, LU_AK, LU_EK, TcpMeter
 
-from .flow import progress, start, suggested
+from .flow import DETECT, progress, start, suggested
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY = "Zm9vYmFyU2VjcmV0S2V5MTIzNDU2Nzg5MDEyMzQ1Ng=="  # an ESPHome API key's form
 PASSWORD = "hunter2-pa55"  # noqa: S105 - a test secret that must not leak
 SECRETS = (KEY, PASSWORD, "Zm9vYmFyU2VjcmV0S2V5")

@@ -14,8 +14,7 @@ from custom_components.han_port.const import CONF_PROFILE, DOMAIN, ISSUE_SILENT
 from custom_components.han_port.han.profiles import get_profile
 from custom_components.han_port.repairs import MeterIssues
 
-from .flow import progress, start
-from .test_flow_progress import DETECT, PORT, answer, found
+from .flow import DETECT, PORT, answer, found, progress, start
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
