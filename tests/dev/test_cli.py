@@ -10,7 +10,8 @@ import threading
 
 import pytest
 
-from hanport_dev.cli import vector_result
+from han.wmbus.receivers import RECEIVERS
+from hanport_dev.cli import build_parser, vector_result
 from tests.common import FIXTURES, Pty, run_cli, vector as _vector
 
 
@@ -20,6 +21,13 @@ def _run(argv: list[str]) -> tuple[int, list[dict]]:
         argv = [*argv, "--json"]
     status, text = run_cli(argv)
     return status, [json.loads(line) for line in text.splitlines()]
+
+
+def test_receiver_choices_are_the_library_receivers() -> None:
+    """``--receiver`` lists its choices by hand (the wM-Bus code is imported only when used)."""
+    decode = build_parser()._subparsers._group_actions[0].choices["decode"]
+    (receiver,) = [a for a in decode._actions if a.dest == "receiver"]
+    assert list(receiver.choices) == list(RECEIVERS)
 
 
 def test_decode_hex_prints_readings() -> None:
