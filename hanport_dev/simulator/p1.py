@@ -58,7 +58,7 @@ class P1Template:
     """A real telegram's lines, the values in them the simulator rewrites, its starting state."""
 
     lines: list[str]
-    fields: list[_P1Field] = field(default_factory=list)
+    fields: list[_P1Field] = field(default_factory=list)  # by line, right to left
     initial: dict[Cde, float] = field(default_factory=dict)
     gas: dict[int, float] = field(default_factory=dict)
     tariff: int = 1
@@ -83,6 +83,8 @@ def parse_p1(lines: Sequence[str]) -> P1Template:
             _p1_gas(template, index, b, groups)
         elif a == 1 and kind((c, d, e)) is not None:
             _p1_value(template, index, (c, d, e), groups[-1])
+    # Right to left within a line, so that rewriting one keeps the earlier spans valid.
+    template.fields.sort(key=lambda f: (f.line, -f.start))
     return template
 
 
@@ -142,8 +144,7 @@ def telegram(lines: Sequence[str]) -> bytes:
 def render_p1(template: P1Template, model: MeterModel) -> bytes:
     """The telegram with the model's values, footer ``!CRC`` and CR LF."""
     lines = list(template.lines)
-    # Right to left within a line, so earlier spans stay valid.
-    for item in sorted(template.fields, key=lambda f: (f.line, -f.start)):
+    for item in template.fields:  # sorted by parse_p1: right to left within a line
         if item.what == "clock":
             when = model.time
             if lines[item.line].startswith("0-") and ":24.2." in lines[item.line]:
