@@ -26,6 +26,7 @@ from .diagnostics_file import (
     decode as decode_frames,
     decoder_for,
     read_capture,
+    readings_json,
     vectors,
 )
 from .table import render
@@ -49,14 +50,6 @@ def _keys(ek: str | None, ak: str | None, system_title: str | None) -> Keys:
         ak=parse_key(ak) if ak else None,
         system_title=parse_system_title(system_title) if system_title else None,
     )
-
-
-def readings_json(message: Message) -> dict[str, dict[str, Any]]:
-    """A message's readings as ``{obis: {"value": ..., "unit": ...}}``."""
-    return {
-        obis: {"value": reading.value, "unit": reading.unit}
-        for obis, reading in message.readings.items()
-    }
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -103,13 +96,21 @@ def _print_results(results: Iterable[Result], out: TextIO, *, as_json: bool) -> 
     return decoded
 
 
+def _hex_bytes(data: bytes) -> bytes | None:
+    """The bytes ``data`` spells in hex (white space, ``0x``, separators ignored), or None."""
+    compact = _HEX_NOISE.sub(b"", data)
+    if not compact or len(compact) % 2 or not _HEX_DIGITS.match(compact):
+        return None
+    return bytes.fromhex(compact.decode("ascii"))
+
+
 def parse_hex(text: str) -> bytes:
     """Bytes from hex digits, ignoring white space, ``0x`` prefixes, ``:``, ``-`` and ``,``."""
-    compact = _HEX_NOISE.sub(b"", text.encode("ascii", "replace"))
-    if not compact or len(compact) % 2 or not _HEX_DIGITS.match(compact):
+    found = _hex_bytes(text.encode("ascii", "replace"))
+    if found is None:
         msg = "not hexadecimal bytes (pairs of 0-9, A-F)"
         raise InputError(msg)
-    return bytes.fromhex(compact.decode("ascii"))
+    return found
 
 
 def capture_bytes(raw: bytes) -> bytes:
@@ -118,9 +119,9 @@ def capture_bytes(raw: bytes) -> bytes:
     A telegram saved with bare line feeds (copied from a web page or an editor) gets its
     CR LF back: the P1 CRC covers them.
     """
-    compact = _HEX_NOISE.sub(b"", raw)
-    if compact and len(compact) % 2 == 0 and _HEX_DIGITS.match(compact):
-        return bytes.fromhex(compact.decode("ascii"))
+    found = _hex_bytes(raw)
+    if found is not None:
+        return found
     if raw.lstrip().startswith(b"/") and b"\n" in raw and b"\r\n" not in raw:
         return raw.replace(b"\n", b"\r\n")
     return raw
@@ -139,11 +140,7 @@ def _wmbus_decoder(args: argparse.Namespace) -> Any:
 def _decoder(args: argparse.Namespace) -> Any:
     if args.receiver:
         return _wmbus_decoder(args)
-    keys = _keys(args.ek, args.ak, args.system_title)
-    profile = PROFILES_BY_ID.get(args.profile or "")
-    if profile is None:
-        return Decoder(keys, country=args.country)
-    return Decoder(keys, country=args.country or profile.country, formats=profile.formats or None)
+    return decoder_for(_keys(args.ek, args.ak, args.system_title), args.profile, args.country)
 
 
 async def _read_port(args: argparse.Namespace, decoder: Any, out: TextIO) -> None:
@@ -205,18 +202,25 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
     results = decoder.feed(data, final=True) if args.receiver else decoder.decode_capture(data)
     if _print_results(results, out, as_json=args.json):
         return 0
-    if args.json:
+    return _nothing_decoded(results, len(data), f"{len(data)} bytes", out, as_json=args.json)
+
+
+def _nothing_decoded(
+    results: Sequence[Result], size: int, source: str, out: TextIO, *, as_json: bool
+) -> int:
+    """Say that nothing decoded (with --json: only when not even a frame was refused); 1."""
+    if as_json:
         if not results:
-            out.write(json.dumps({"rejected": None, "error": "no_frame", "size": len(data)}) + "\n")
+            out.write(json.dumps({"rejected": None, "error": "no_frame", "size": size}) + "\n")
     else:
-        out.write(f"Nothing decoded from {len(data)} bytes.\n")
+        out.write(f"Nothing decoded from {source}.\n")
     return 1
 
 
 def _decode_diagnostics(args: argparse.Namespace, capture: Any, out: TextIO) -> int:
     """A diagnostics file's capture: its frames in order, with the entry's profile."""
     keys = _keys(args.ek, args.ak, args.system_title)
-    decoder = decoder_for(capture, keys, args.profile, args.country)
+    decoder = decoder_for(keys, args.profile or capture.profile, args.country)
     if args.vector:
         written = 0
         for vector in vectors(capture, decoder, args.vector, decoder.country):
@@ -229,12 +233,8 @@ def _decode_diagnostics(args: argparse.Namespace, capture: Any, out: TextIO) -> 
     if _print_results(results, out, as_json=args.json):
         return 0
     size = sum(len(data) for _, data in capture.frames)
-    if args.json:
-        if not results:
-            out.write(json.dumps({"rejected": None, "error": "no_frame", "size": size}) + "\n")
-    else:
-        out.write(f"Nothing decoded from the capture ({size} bytes).\n")
-    return 1
+    source = f"the capture ({size} bytes)"
+    return _nothing_decoded(results, size, source, out, as_json=args.json)
 
 
 def vector_result(vector: dict[str, Any]) -> dict[str, Any]:

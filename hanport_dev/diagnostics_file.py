@@ -75,12 +75,20 @@ def read_capture(raw: bytes) -> Capture | None:
     return Capture(profile if isinstance(profile, str) else None, found)
 
 
-def decoder_for(capture: Capture, keys: Keys, profile: str | None, country: str | None) -> Decoder:
-    """A decoder as the entry's reader had: the profile's country and formats, these keys."""
-    chosen = PROFILES_BY_ID.get(profile or capture.profile or "")
+def decoder_for(keys: Keys, profile: str | None, country: str | None) -> Decoder:
+    """A decoder as a reader with this profile has: its country (unless given) and formats."""
+    chosen = PROFILES_BY_ID.get(profile or "")
     if chosen is None:
         return Decoder(keys, country=country)
     return Decoder(keys, country=country or chosen.country, formats=chosen.formats or None)
+
+
+def readings_json(message: Message) -> dict[str, dict[str, Any]]:
+    """A message's readings as ``{obis: {"value": ..., "unit": ...}}``."""
+    return {
+        obis: {"value": reading.value, "unit": reading.unit}
+        for obis, reading in message.readings.items()
+    }
 
 
 def decode(capture: Capture, decoder: Decoder) -> Iterator[tuple[bytes, str, list[Result]]]:
@@ -122,10 +130,7 @@ def _vector(
         "bytes_hex": None if text else data.hex(),
         "telegram": data.decode("latin-1") if text else None,
         "keys": None,
-        "expected": {
-            obis: {"value": reading.value, "unit": reading.unit}
-            for obis, reading in message.readings.items()
-        },
+        "expected": readings_json(message),
         "expected_by": "HAN Port's decoder (check the values against the meter's display)",
         "notes": "Written by scripts/han decode --file --vector; keys are never written.",
     }

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
     from han.model import Reading, Rejected
 
-#: The library's unit -> (the unit Home Assistant shows, factor).
-HA_UNITS = DISPLAY_UNITS
 _IDS = ("96.1.0", "96.1.1", "42.0.0")
 #: Profile buffers the OBIS catalogue does not name (IEC 62056-61; DSMR 5 section 6.12).
 _PROFILES = {"99.97.0": "Power failure log", "98.1.0": "Monthly peak demand history"}
@@ -39,7 +37,7 @@ def shown(reading: Reading) -> tuple[str, str]:
     if isinstance(value, bool) or value is None:
         return ("" if value is None else str(value)), unit
     if isinstance(value, int | float):
-        converted = HA_UNITS.get(unit)
+        converted = DISPLAY_UNITS.get(unit)
         if converted is not None:
             unit = converted[0]
             value = round(value * converted[1], 9)

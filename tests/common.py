@@ -8,15 +8,21 @@ library is imported as the top-level package ``han`` (pytest's ``pythonpath``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
+import functools
+import io
 import json
 import os
 from pathlib import Path
 import tty
 from typing import Any
 
+from han.crc import crc16_x25
 from han.crypto import gcm_open
+from han.model import Keys
+from hanport_dev.cli import main as cli_main
 from hanport_dev.simulator import build_hdlc, glo_ciphering, parse_hdlc
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,6 +55,23 @@ def wire(item: dict[str, Any]) -> bytes:
     return bytes.fromhex(item["bytes_hex"])
 
 
+def keys_of(item: dict[str, Any]) -> Keys:
+    """A vector's keys (EK, AK; either may be absent)."""
+    keys = item.get("keys") or {}
+    ek, ak = keys.get("ek"), keys.get("ak")
+    return Keys(ek=bytes.fromhex(ek) if ek else None, ak=bytes.fromhex(ak) if ak else None)
+
+
+@functools.cache
+def _binary_vectors() -> dict[str, dict[str, Any]]:
+    return vectors_by_id("nordic", "dlms")
+
+
+def raw(vector_id: str) -> bytes:
+    """The bytes of a Nordic or DLMS vector (``nordic``, ``dlms``) by id."""
+    return wire(_binary_vectors()[vector_id])
+
+
 # Frequently used frames.
 P1_NL = wire(vector("dsmr", "dp_v5"))  # DSMR 5 with a gas meter on M-Bus channel 1
 P1_NL_TWO_MBUS = wire(vector("dsmr", "dp_v5_two_mbus"))
@@ -69,11 +92,18 @@ DK_FRAME = wire(DK)
 DK_EK = DK["keys"]["ek"]
 DK_AK = DK["keys"]["ak"]
 AT_WRONG_KEY = wire(vector("dlms", "at-netznoe-kaifa-ma309-wrong-key"))
-DK_FRAME = wire(vector("dlms", "dk-kamstrup-omnipower-hdlc-sc30"))
 WMBUS_PLAIN = wire(vector("wmbus", "wmbusmeters-amiplus-1-10101010"))
 WMBUS_GAMA = vector("wmbus", "wmbusmeters-pr2038-elgama-gama350-30584551-mode5")
 WMBUS_GAMA_FRAME = wire(WMBUS_GAMA)
 WMBUS_GAMA_KEY = WMBUS_GAMA["keys"]["ek"]
+
+
+def hdlc(info: bytes, *, segmented: bool = False) -> bytes:
+    """A valid HDLC frame (dst 0x41, src 0x03, ctrl 0x13) around ``info``, built by hand."""
+    size = 2 + 1 + 1 + 1 + (2 + len(info) if info else 0) + 2
+    head = bytes((0xA0 | (0x08 if segmented else 0) | (size >> 8), size & 0xFF)) + b"\x41\x03\x13"
+    body = head + crc16_x25(head).to_bytes(2, "little") + info if info else head
+    return b"\x7e" + body + crc16_x25(body).to_bytes(2, "little") + b"\x7e"
 
 
 def _dk_parts() -> tuple[bytes, int, bytes, bytes, bytes]:
@@ -109,6 +139,22 @@ def lu_frames(count: int) -> list[bytes]:
     plain = gcm_open(sc, title, fc, LU_FRAME[18:], ek, ak)
     first = int.from_bytes(fc)
     return [glo_ciphering(sc, title, first + n, plain, ek, ak) for n in range(count)]
+
+
+async def wait_for(condition: Callable[[], object], limit: float = 4.0) -> None:
+    """Wait until ``condition()`` is true (readers run in the background), at most ``limit`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """``scripts/han ARGV`` in this process: its exit status and what it printed."""
+    out = io.StringIO()
+    status = cli_main(argv, out)
+    return status, out.getvalue()
 
 
 class Pty:

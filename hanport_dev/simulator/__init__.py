@@ -18,6 +18,7 @@ from .cli import main
 from .faults import Faults, apply_faults
 from .frames import build_hdlc, build_mbus, glo_ciphering, parse_hdlc
 from .meter import SIMULATED_PROFILES, MeterSimulator
+from .p1 import with_crc
 from .physics import MeterModel
 from .serve import PtyMeter, StreamMeter, TcpMeterServer, run
 from .spec import DEMO_AK, DEMO_EK, LU_AK, DemoKeys
@@ -41,4 +42,5 @@ __all__ = [
     "main",
     "parse_hdlc",
     "run",
+    "with_crc",
 ]

@@ -11,7 +11,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Final, Literal
 
-from han.crc import crc16_arc
+from han.crc import crc16_arc_fast
 from han.units import normalise
 
 from .physics import Cde, kind
@@ -58,7 +58,7 @@ class P1Template:
     """A real telegram's lines, the values in them the simulator rewrites, its starting state."""
 
     lines: list[str]
-    fields: list[_P1Field] = field(default_factory=list)
+    fields: list[_P1Field] = field(default_factory=list)  # by line, right to left
     initial: dict[Cde, float] = field(default_factory=dict)
     gas: dict[int, float] = field(default_factory=dict)
     tariff: int = 1
@@ -83,6 +83,8 @@ def parse_p1(lines: Sequence[str]) -> P1Template:
             _p1_gas(template, index, b, groups)
         elif a == 1 and kind((c, d, e)) is not None:
             _p1_value(template, index, (c, d, e), groups[-1])
+    # Right to left within a line, so that rewriting one keeps the earlier spans valid.
+    template.fields.sort(key=lambda f: (f.line, -f.start))
     return template
 
 
@@ -129,17 +131,20 @@ def _p1_stamp(when: float) -> str:
     return time.strftime("%y%m%d%H%M%S", local) + ("S" if local.tm_isdst > 0 else "W")
 
 
+def with_crc(body: bytes) -> bytes:
+    """``body`` (``/`` through the footer's ``!``) with its CRC-16/ARC in hex and CR LF."""
+    return body + f"{crc16_arc_fast(body):04X}\r\n".encode("ascii")
+
+
 def telegram(lines: Sequence[str]) -> bytes:
     """Lines as a telegram: CR LF after each, the footer ``!`` and its CRC-16/ARC."""
-    body = ("\r\n".join(lines) + "\r\n!").encode("latin-1")
-    return body + f"{crc16_arc(body):04X}\r\n".encode("ascii")
+    return with_crc(("\r\n".join(lines) + "\r\n!").encode("latin-1"))
 
 
 def render_p1(template: P1Template, model: MeterModel) -> bytes:
     """The telegram with the model's values, footer ``!CRC`` and CR LF."""
     lines = list(template.lines)
-    # Right to left within a line, so earlier spans stay valid.
-    for item in sorted(template.fields, key=lambda f: (f.line, -f.start)):
+    for item in template.fields:  # sorted by parse_p1: right to left within a line
         if item.what == "clock":
             when = model.time
             if lines[item.line].startswith("0-") and ":24.2." in lines[item.line]:

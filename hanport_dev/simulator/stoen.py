@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from han.crc import crc16_arc
 from han.crypto import SC_AUTH, SC_ENC, gcm_seal
 
-from .p1 import parse_p1
+from .p1 import parse_p1, with_crc
 from .spec import DEMO_AK, DEMO_EK, DemoKeys, Spec
 
 #: the data lines of fixture pl-stoen-kaifa-ma309m-p1-rebuilt-envelope (real plaintext, AMS
@@ -80,4 +79,4 @@ def seal(telegram: bytes, spec: Spec) -> bytes:
     sealed = gcm_seal(spec.security, bytes(8), fc, data_lines, ek, ak)
     secured = bytes((spec.security,)) + fc + sealed
     head = ident + b"\r\n\r\n\x00\x82" + len(secured).to_bytes(2) + secured + b"!"
-    return head + f"{crc16_arc(head):04X}\r\n".encode("ascii")
+    return with_crc(head)

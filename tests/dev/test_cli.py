@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 from pathlib import Path
@@ -11,23 +10,24 @@ import threading
 
 import pytest
 
-from hanport_dev.cli import main, vector_result
-from tests.common import FIXTURES, Pty, vector as _vector
+from han.wmbus.receivers import RECEIVERS
+from hanport_dev.cli import build_parser, vector_result
+from tests.common import FIXTURES, Pty, run_cli, vector as _vector
 
 
 def _run(argv: list[str]) -> tuple[int, list[dict]]:
     """Run with --json (decode) and parse the output lines."""
-    out = io.StringIO()
     if argv[0] == "decode":
         argv = [*argv, "--json"]
-    status = main(argv, out)
-    return status, [json.loads(line) for line in out.getvalue().splitlines()]
+    status, text = run_cli(argv)
+    return status, [json.loads(line) for line in text.splitlines()]
 
 
-def _table(argv: list[str]) -> tuple[int, str]:
-    out = io.StringIO()
-    status = main(argv, out)
-    return status, out.getvalue()
+def test_receiver_choices_are_the_library_receivers() -> None:
+    """``--receiver`` lists its choices by hand (the wM-Bus code is imported only when used)."""
+    decode = build_parser()._subparsers._group_actions[0].choices["decode"]
+    (receiver,) = [a for a in decode._actions if a.dest == "receiver"]
+    assert list(receiver.choices) == list(RECEIVERS)
 
 
 def test_decode_hex_prints_readings() -> None:
@@ -127,7 +127,7 @@ def test_table_is_the_default(tmp_path: Path) -> None:
     capture = tmp_path / "telegram.txt"
     # Saved with bare line feeds, as an editor or a web page gives it: still decodes.
     capture.write_bytes(telegram.replace("\r\n", "\n").encode())
-    status, text = _table(["decode", "--file", str(capture)])
+    status, text = run_cli(["decode", "--file", str(capture)])
     assert status == 0
     lines = text.splitlines()
     assert lines[0].startswith("Message 1: p1 · ISk MT382-1000 · meter K8EG004046395507")
@@ -144,7 +144,7 @@ def test_table_is_the_default(tmp_path: Path) -> None:
 
 def test_profile_log_rows() -> None:
     telegram = _vector("dsmr.jsonl", "dp_v4_2")["telegram"]
-    status, text = _table(["decode", "--hex", telegram.encode().hex()])
+    status, text = run_cli(["decode", "--hex", telegram.encode().hex()])
     assert status == 0
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if "Power failure log" in line)
@@ -162,13 +162,13 @@ def test_hex_dump_file(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    status, text = _table(["decode", "--file", str(dump), "--country", "NO"])
+    status, text = run_cli(["decode", "--file", str(dump), "--country", "NO"])
     assert status == 0
     assert _row(text, "Active power import")[-3:] == ["280", "W", "1-0:1.7.0"]
 
 
 def test_bad_hex_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    status, text = _table(["decode", "--hex", "zz"])
+    status, text = run_cli(["decode", "--hex", "zz"])
     assert status == 2
     assert text == ""
     err = capsys.readouterr().err
@@ -178,19 +178,19 @@ def test_bad_hex_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> N
 def test_missing_file_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _ = _table(["decode", "--file", str(tmp_path / "none.bin")])
+    status, _ = run_cli(["decode", "--file", str(tmp_path / "none.bin")])
     assert status == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_nothing_decoded_is_exit_1() -> None:
-    status, text = _table(["decode", "--hex", "00112233"])
+    status, text = run_cli(["decode", "--hex", "00112233"])
     assert status == 1
     assert text == "Nothing decoded from 4 bytes.\n"
     telegram = _vector("dsmr.jsonl", "dp_v5")["telegram"].encode()
     broken = bytearray(telegram)
     broken[40] ^= 0x01
-    status, text = _table(["decode", "--hex", bytes(broken).hex()])
+    status, text = run_cli(["decode", "--hex", bytes(broken).hex()])
     assert status == 1
     assert text.startswith("Rejected p1 frame (")
     assert text.splitlines()[-1] == f"Nothing decoded from {len(broken)} bytes."
@@ -209,7 +209,7 @@ def test_live_port_prints_a_table(pty: Pty) -> None:
     pusher = threading.Thread(target=push, daemon=True)
     pusher.start()
     try:
-        status, text = _table(["decode", "--port", pty.path, "--count", "1"])
+        status, text = run_cli(["decode", "--port", pty.path, "--count", "1"])
     finally:
         stop.set()
         pusher.join()
@@ -219,7 +219,7 @@ def test_live_port_prints_a_table(pty: Pty) -> None:
 
 def test_wireless_mbus_hex() -> None:
     vector = _vector("wmbus.jsonl", "wmbusmeters-amiplus-1-10101010")
-    status, text = _table(["decode", "--hex", vector["bytes_hex"], "--receiver", "raw"])
+    status, text = run_cli(["decode", "--hex", vector["bytes_hex"], "--receiver", "raw"])
     assert status == 0
     assert text.startswith("Message 1: wmbus")
 

@@ -7,7 +7,6 @@ tests/integration/test_capture.py.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ from han.capture import FrameCapture
 from han.decoder import Decoder
 from han.model import Keys
 from han.profiles import get_profile
-from hanport_dev.cli import main, vector_result
+from hanport_dev.cli import vector_result
 from hanport_dev.simulator import MeterSimulator
-from tests.common import DK_AK, DK_EK, HDLC_NO, dk_frames
+from tests.common import DK_AK, DK_EK, HDLC_NO, dk_frames, run_cli
 
 
 def _diagnostics(name: str, pushes: int = 3, keys: Keys | None = None) -> dict[str, Any]:
@@ -46,41 +45,35 @@ def _write(tmp_path: Path, document: Any) -> Path:
     return path
 
 
-def _run(argv: list[str]) -> tuple[int, str]:
-    out = io.StringIO()
-    status = main(argv, out)
-    return status, out.getvalue()
-
-
 def test_a_plain_meter_decodes_with_the_profile_the_file_names(tmp_path: Path) -> None:
     path = _write(tmp_path, _diagnostics("ee_elektrilevi_dlms"))
-    status, text = _run(["decode", "--file", str(path), "--json"])
+    status, text = run_cli(["decode", "--file", str(path), "--json"])
     assert status == 0
     lines = [json.loads(line) for line in text.splitlines()]
     assert len(lines) == 3
     assert lines[0]["meter"]["id"] == "63326413"
     assert lines[0]["readings"]["1-0:1.7.0"]["unit"] == "W"
-    status, table = _run(["decode", "--file", str(path)])
+    status, table = run_cli(["decode", "--file", str(path)])
     assert status == 0
     assert "Landis+Gyr" in table
 
 
 def test_the_bare_diagnostics_dict_is_read_too(tmp_path: Path) -> None:
     path = _write(tmp_path, _diagnostics("nl_dsmr")["data"])
-    status, text = _run(["decode", "--file", str(path), "--json"])
+    status, text = run_cli(["decode", "--file", str(path), "--json"])
     assert status == 0
     assert len(text.splitlines()) == 3
 
 
 def test_an_encrypted_capture_needs_the_keys_on_the_command_line(tmp_path: Path) -> None:
     path = _write(tmp_path, _diagnostics("dk_kamstrup"))
-    status, text = _run(["decode", "--file", str(path), "--json"])
+    status, text = run_cli(["decode", "--file", str(path), "--json"])
     assert status == 1
     assert {json.loads(line)["error"] for line in text.splitlines()} == {"no_key"}
     ek, ak = MeterSimulator("dk_kamstrup").keys.ek, MeterSimulator("dk_kamstrup").keys.ak
     assert ek is not None
     assert ak is not None
-    status, text = _run(
+    status, text = run_cli(
         ["decode", "--file", str(path), "--json", "--ek", ek.hex(), "--ak", ak.hex()]
     )
     assert status == 0
@@ -90,7 +83,7 @@ def test_an_encrypted_capture_needs_the_keys_on_the_command_line(tmp_path: Path)
 
 def test_vectors_from_a_capture_decode_like_the_fixtures(tmp_path: Path) -> None:
     path = _write(tmp_path, _diagnostics("ee_elektrilevi_dlms", pushes=4))
-    status, text = _run(["decode", "--file", str(path), "--vector", "ee-report-1"])
+    status, text = run_cli(["decode", "--file", str(path), "--vector", "ee-report-1"])
     assert status == 0
     vectors = [json.loads(line) for line in text.splitlines()]
     assert [v["id"] for v in vectors] == [f"ee-report-1-{n}" for n in range(1, 5)]
@@ -109,7 +102,7 @@ def test_vectors_from_a_capture_decode_like_the_fixtures(tmp_path: Path) -> None
 
 def test_a_p1_vector_is_a_telegram(tmp_path: Path) -> None:
     path = _write(tmp_path, _diagnostics("ee_elektrilevi", pushes=1))
-    status, text = _run(["decode", "--file", str(path), "--vector", "ee-p1"])
+    status, text = run_cli(["decode", "--file", str(path), "--vector", "ee-p1"])
     assert status == 0
     vector = json.loads(text)
     assert vector["transport"] == "p1-text"
@@ -129,7 +122,7 @@ def test_an_encrypted_vector_carries_no_key(tmp_path: Path) -> None:
         decoder.feed(frame)
     section = {"profile": "dk_kamstrup", **capture.snapshot()}
     path = _write(tmp_path, {"data": {"capture": section}})
-    status, text = _run(
+    status, text = run_cli(
         ["decode", "--file", str(path), "--vector", "dk", "--ek", DK_EK, "--ak", DK_AK]
     )
     assert status == 0
@@ -147,13 +140,13 @@ def test_nothing_decodes_from_raw_bytes_only(tmp_path: Path) -> None:
     path = _write(
         tmp_path, {"data": {"capture": {"profile": "ee_elektrilevi", **capture.snapshot()}}}
     )
-    status, text = _run(["decode", "--file", str(path)])
+    status, text = run_cli(["decode", "--file", str(path)])
     assert status == 1
     assert text == "Nothing decoded from the capture (600 bytes).\n"
-    status, text = _run(["decode", "--file", str(path), "--json"])
+    status, text = run_cli(["decode", "--file", str(path), "--json"])
     assert status == 1
     assert json.loads(text) == {"rejected": None, "error": "no_frame", "size": 600}
-    status, text = _run(["decode", "--file", str(path), "--vector", "x"])
+    status, text = run_cli(["decode", "--file", str(path), "--vector", "x"])
     assert (status, text) == (1, "")
 
 
@@ -161,15 +154,15 @@ def test_profile_on_the_command_line_overrides_the_file(tmp_path: Path) -> None:
     document = _diagnostics("ee_elektrilevi_dlms")
     document["data"]["capture"]["profile"] = "nl_dsmr"  # a profile without HDLC
     path = _write(tmp_path, document)
-    assert _run(["decode", "--file", str(path)])[0] == 1
-    assert _run(["decode", "--file", str(path), "--profile", "ee_elektrilevi"])[0] == 0
+    assert run_cli(["decode", "--file", str(path)])[0] == 1
+    assert run_cli(["decode", "--file", str(path), "--profile", "ee_elektrilevi"])[0] == 0
 
 
 def test_an_unknown_profile_in_the_file_decodes_with_every_format(tmp_path: Path) -> None:
     document = _diagnostics("no_kaifa")
     document["data"]["capture"]["profile"] = "xx_unknown"
     path = _write(tmp_path, document)
-    status, text = _run(["decode", "--file", str(path), "--json", "--country", "NO"])
+    status, text = run_cli(["decode", "--file", str(path), "--json", "--country", "NO"])
     assert status == 0
     assert all(isinstance(json.loads(line)["readings"], dict) for line in text.splitlines())
 
@@ -178,9 +171,9 @@ def test_profile_applies_to_a_plain_capture_too(tmp_path: Path) -> None:
     """The profile's formats: a P1-only profile finds nothing in an HDLC capture."""
     path = tmp_path / "capture.hex"
     path.write_text(HDLC_NO.hex())
-    assert _run(["decode", "--file", str(path)])[0] == 0
-    assert _run(["decode", "--file", str(path), "--profile", "no_kaifa"])[0] == 0
-    assert _run(["decode", "--file", str(path), "--profile", "nl_dsmr"])[0] == 1
+    assert run_cli(["decode", "--file", str(path)])[0] == 0
+    assert run_cli(["decode", "--file", str(path), "--profile", "no_kaifa"])[0] == 0
+    assert run_cli(["decode", "--file", str(path), "--profile", "nl_dsmr"])[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -195,13 +188,13 @@ def test_json_that_is_no_diagnostics_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], document: Any, message: str
 ) -> None:
     path = _write(tmp_path, document)
-    status, _ = _run(["decode", "--file", str(path)])
+    status, _ = run_cli(["decode", "--file", str(path)])
     assert status == 2
     assert message in capsys.readouterr().err
 
 
 def test_vector_needs_a_diagnostics_file(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _ = _run(["decode", "--hex", "00", "--vector", "x"])
+    status, _ = run_cli(["decode", "--hex", "00", "--vector", "x"])
     assert status == 2
     assert "--vector needs a diagnostics file" in capsys.readouterr().err
 
@@ -209,6 +202,6 @@ def test_vector_needs_a_diagnostics_file(capsys: pytest.CaptureFixture[str]) -> 
 def test_a_file_that_only_looks_like_json_is_a_capture(tmp_path: Path) -> None:
     path = tmp_path / "odd.bin"
     path.write_bytes(b"{ not json" + bytes(20))
-    status, text = _run(["decode", "--file", str(path)])
+    status, text = run_cli(["decode", "--file", str(path)])
     assert status == 1
     assert text.startswith("Nothing decoded")

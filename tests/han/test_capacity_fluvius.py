@@ -28,7 +28,8 @@ from han.capacity.clock import month_index
 from han.decoder import Decoder
 from han.model import Message, Reading
 from han.p1_parse import parse_telegram
-from tests.common import FIXTURES, vector, wire
+from hanport_dev.simulator import with_crc
+from tests.common import load, vector, wire
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,8 +102,7 @@ def test_import_register_prefers_the_total_when_the_meter_sends_one() -> None:
 
 
 def test_import_register_of_a_nordic_hourly_list() -> None:
-    lines = (FIXTURES / "nordic.jsonl").read_text(encoding="utf-8").splitlines()
-    items = [v for v in map(json.loads, lines) if "1-0:1.8.0" in v["expected"]]
+    items = [v for v in load("nordic") if "1-0:1.8.0" in v["expected"]]
     for item in items:
         decoded = Decoder(country=item.get("country")).decode_capture(wire(item))
         message = next((m for m in decoded if isinstance(m, Message)), None)
@@ -273,13 +273,10 @@ def _with_history(line: str) -> Message:
     """The real dsmr-reader Fluvius telegram with its 0-0:98.1.0 line replaced (CRC fixed)."""
     import re
 
-    from han.crc import crc16_arc
-
     text = wire(vector("dsmr", "dr_fluvius_with_peak_data")).decode("latin-1")
     body = re.sub(r"0-0:98\.1\.0\([^\r]*", lambda _m: "0-0:98.1.0" + line, text)
     body = body[: body.rindex("!") + 1]
-    tel = body + f"{crc16_arc(body.encode('latin-1')):04X}\r\n"
-    results = Decoder(country="BE").feed(tel.encode("latin-1"), final=True)
+    results = Decoder(country="BE").feed(with_crc(body.encode("latin-1")), final=True)
     message = next(r for r in results if isinstance(r, Message))
     assert "0-0:98.1.0" in message.readings
     return message

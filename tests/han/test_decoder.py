@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from han.decoder import Decoder
-from han.keys import parse_key
 from han.model import (
     ErrorCode,
-    Keys,
     Message,
     Rejected,
 )
 from han.stream import StreamReader
-from tests.common import vector as _vector
+from tests.common import keys_of, vector as _vector
 
 
 def _decode(vector: dict) -> list[Message | Rejected]:
-    keys = vector["keys"] or {}
-    decoder = Decoder(
-        Keys(
-            ek=parse_key(keys["ek"]) if keys.get("ek") else None,
-            ak=parse_key(keys["ak"]) if keys.get("ak") else None,
-        ),
-        country=vector["country"],
-    )
+    decoder = Decoder(keys_of(vector), country=vector["country"])
     return decoder.decode_capture(bytes.fromhex(vector["bytes_hex"]))
 
 

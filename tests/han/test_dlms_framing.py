@@ -8,7 +8,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from han.crc import crc16_x25
 from han.crypto import gcm_seal
 from han.decoder import Decoder
 from han.dlms import (
@@ -31,30 +30,9 @@ from han.model import (
     WrongKeyError,
 )
 from han.stream import StreamReader
-from tests.common import vectors_by_id
+from tests.common import hdlc, keys_of, raw, vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
-
-
-def raw(vid: str) -> bytes:
-    return bytes.fromhex(VECTORS[vid]["bytes_hex"])
-
-
-def keys(vid: str) -> Keys:
-    k = VECTORS[vid]["keys"] or {}
-    return Keys(
-        ek=bytes.fromhex(k["ek"]) if k.get("ek") else None,
-        ak=bytes.fromhex(k["ak"]) if k.get("ak") else None,
-    )
-
-
-def hdlc(info: bytes, *, segmented: bool = False, dst: bytes = b"\x41") -> bytes:
-    """Build a valid HDLC frame around ``info``."""
-    length = 2 + len(dst) + 1 + 1 + (2 + len(info) if info else 0) + 2
-    head = bytes((0xA0 | (0x08 if segmented else 0) | (length >> 8), length & 0xFF))
-    head += dst + b"\x03\x13"
-    body = head + crc16_x25(head).to_bytes(2, "little") + info if info else head
-    return b"\x7e" + body + crc16_x25(body).to_bytes(2, "little") + b"\x7e"
 
 
 def summary(results: list[Message | Rejected]) -> list[Any]:
@@ -159,13 +137,13 @@ def test_empty_information_field_yields_nothing() -> None:
 def test_mbus_segments_byte_by_byte_and_checksum() -> None:
     vid = "at-netznoe-kaifa-ma309-mbus-sc20"
     data = raw(vid)
-    results = feed_all(Decoder(keys(vid), country="AT"), data, 1)
+    results = feed_all(Decoder(keys_of(VECTORS[vid]), country="AT"), data, 1)
     assert len(results) == 1
     assert isinstance(results[0], Message)
     assert results[0].readings["1-0:1.8.0"].value == 12937
     bad = bytearray(data)
     bad[20] ^= 0x04
-    results = Decoder(keys(vid), country="AT").decode_capture(bytes(bad))
+    results = Decoder(keys_of(VECTORS[vid]), country="AT").decode_capture(bytes(bad))
     assert "ChecksumError" in summary(results)
     assert not [r for r in results if isinstance(r, Message)]
     assert MbusFramer().scan(data[:100], 0, final=True).status is ScanStatus.REJECT
@@ -179,7 +157,7 @@ def test_mbus_out_of_sequence_segment() -> None:
 
 def test_gbt_blocks_across_frames_byte_by_byte() -> None:
     vid = "lg-e450-hdlc-gbt-sc30-a"
-    results = feed_all(Decoder(keys(vid)), raw(vid), 1)
+    results = feed_all(Decoder(keys_of(VECTORS[vid])), raw(vid), 1)
     assert len(results) == 1
     message = results[0]
     assert isinstance(message, Message)
@@ -204,7 +182,7 @@ def test_llc_variants_and_looks_like_apdu() -> None:
 
 def test_a_wrong_ek_is_an_authentication_failure() -> None:
     vid = "dk-kamstrup-omnipower-wrong-ek"
-    results = Decoder(keys(vid), country="DK").decode_capture(raw(vid))
+    results = Decoder(keys_of(VECTORS[vid]), country="DK").decode_capture(raw(vid))
     errors = [r.error for r in results if isinstance(r, Rejected)]
     assert isinstance(errors[0], AuthenticationError)
     assert "wrong EK or AK" in str(errors[0])
@@ -314,7 +292,7 @@ def test_mutated_frame_never_yields_a_message(which: int, where: int, flip: int)
     index = 1 + where % (len(frame) - 2)  # anything between the flags
     frame[index] ^= flip
     vid = "dk-kamstrup-omnipower-hdlc-sc30"
-    decoder = Decoder(keys(vid), country="NO")
+    decoder = Decoder(keys_of(VECTORS[vid]), country="NO")
     results = decoder.decode_capture(bytes(frame))
     assert not [r for r in results if isinstance(r, Message)]
 
@@ -329,7 +307,7 @@ def test_tampered_ciphertext_with_fresh_fcs_fails_the_tag(where: int, flip: int)
     index = start + where % (len(info) - start)
     info[index] ^= flip
     rebuilt = hdlc(bytes(info))
-    results = Decoder(keys(vid), country="DK").decode_capture(rebuilt)
+    results = Decoder(keys_of(VECTORS[vid]), country="DK").decode_capture(rebuilt)
     assert not [r for r in results if isinstance(r, Message)]
     assert [type(r.error) for r in results if isinstance(r, Rejected)] == [AuthenticationError]
 

@@ -10,9 +10,7 @@ from han.decoder import Decoder
 from han.dlms import HdlcFramer, hdlc as hdlc_module
 from han.framing import ScanStatus
 from han.model import ErrorCode, Keys, Message, Rejected, TruncatedError
-from tests.common import DK_AK, DK_EK, dk_frame
-
-from .test_dlms_framing import hdlc, raw
+from tests.common import DK_AK, DK_EK, dk_frame, hdlc, raw
 
 AIDON = "amsreader-aidon-gh1119-1"  # a real Aidon frame with 0x0A (visible-string tags) inside
 OSS_10S = "hassams-aidon-oss-10sec"

@@ -33,8 +33,9 @@ from han.model import (
     UnsupportedError,
 )
 from han.replay import ReplayGuard
+from tests.common import keys_of
 
-from .test_dlms_vectors import POSITIVE, VECTORS, check_expected, keys_of
+from .test_dlms_vectors import POSITIVE, VECTORS, check_expected
 
 AIDON_CLOCK = "amshan-aidon-no-list-3"  # array of {OBIS, value, {scaler, unit}} with a clock
 KAIFA_CLOCK = "amshan-kaifa-no-list-3"  # positional list with a clock

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from han.crc import crc16_x25
-from han.crypto import gcm_open, gcm_seal
+from han.crypto import gcm_seal
 from han.decoder import Decoder
 from han.dlms import DlmsSession, HdlcFramer, MbusFramer
 from han.dlms.apdu import strip_llc
@@ -32,13 +31,10 @@ from han.model import (
     WrongKeyError,
 )
 from han.stream import StreamReader
-from tests.common import vectors_by_id
+from hanport_dev.simulator.frames import ber_length
+from tests.common import DK_PLAIN, DK_TITLE, hdlc, raw, vectors_by_id
 
 VECTORS = vectors_by_id("nordic", "dlms")
-
-
-def raw(vid: str) -> bytes:
-    return bytes.fromhex(VECTORS[vid]["bytes_hex"])
 
 
 def key(vid: str, name: str) -> bytes:
@@ -54,11 +50,9 @@ SALZBURG = raw("at-salzburg-kaifa-raw-apdu-plain")  # plain data-notification, n
 DK_ID = "dk-kamstrup-omnipower-hdlc-sc30"
 DK = raw(DK_ID)
 DK_APDU = DK[11:-3]  # after 7E A1E9 41 03 13 HCS and the LLC; before FCS and flag
-DK_TITLE = DK_APDU[2:10]
 DK_FC = DK_APDU[14:18]
 DK_EK = key(DK_ID, "ek")
 DK_AK = key(DK_ID, "ak")
-DK_PLAIN = gcm_open(0x30, DK_TITLE, DK_FC, DK_APDU[18:], DK_EK, DK_AK)
 
 GBT_ID = "lg-e450-hdlc-gbt-sc30-a"
 MBUS_ID = "at-netznoe-kaifa-ma309-mbus-sc20"
@@ -73,22 +67,6 @@ def frames_of(data: bytes, kind: FrameKind) -> list[Frame]:
     return [item for item in items if isinstance(item, Frame)]
 
 
-def length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x100:
-        return bytes((0x81, n))
-    return b"\x82" + n.to_bytes(2)
-
-
-def hdlc(info: bytes, *, segmented: bool = False) -> bytes:
-    """A valid HDLC frame (dst 0x41, src 0x03, ctrl 0x13) around ``info``."""
-    size = 2 + 1 + 1 + 1 + (2 + len(info) if info else 0) + 2
-    head = bytes((0xA0 | (0x08 if segmented else 0) | (size >> 8), size & 0xFF)) + b"\x41\x03\x13"
-    body = head + crc16_x25(head).to_bytes(2, "little") + info if info else head
-    return b"\x7e" + body + crc16_x25(body).to_bytes(2, "little") + b"\x7e"
-
-
 def mbus(ci: int, user: bytes) -> bytes:
     """A valid wired M-Bus long frame (C 0x53, A 0xFF) with CI ``ci``."""
     data = bytes((0x53, 0xFF, ci)) + user
@@ -98,7 +76,7 @@ def mbus(ci: int, user: bytes) -> bytes:
 def gbt(number: int, data: bytes, *, last: bool) -> bytes:
     """A general-block-transfer block (streaming bit set like the E450 sends)."""
     control = (0x80 if last else 0x00) | 0x40
-    return bytes((0xE0, control)) + number.to_bytes(2) + b"\x00\x00" + length(len(data)) + data
+    return bytes((0xE0, control)) + number.to_bytes(2) + b"\x00\x00" + ber_length(len(data)) + data
 
 
 def glo(
@@ -114,7 +92,7 @@ def glo(
     """A general-glo-ciphering APDU as a meter builds it."""
     body = gcm_seal(sc, iv_title or title, fc, plain, ek, ak)
     content = bytes((sc,)) + fc + body
-    return b"\xdb" + bytes((len(title),)) + title + length(len(content)) + content
+    return b"\xdb" + bytes((len(title),)) + title + ber_length(len(content)) + content
 
 
 def values(message: Message | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from han.model import (
     WrongKeyError,
 )
 from han.units import normalise
-from tests.common import load
+from tests.common import keys_of, load
 
 OBIS_KEY = re.compile(r"^\d+-\d+:\d+\.\d+\.\d+$")
 OUT_OF_SCOPE = ("p1-text", "dsmr-encrypted")
@@ -57,12 +57,6 @@ def _load(name: str) -> list[dict[str, Any]]:
 VECTORS = _load("nordic.jsonl") + _load("dlms.jsonl")
 POSITIVE = [v for v in VECTORS if v["expected"] and v["id"] not in WRONG_VECTORS]
 NEGATIVE = [v for v in VECTORS if not v["expected"]]
-
-
-def keys_of(vector: dict[str, Any]) -> Keys:
-    keys = vector.get("keys") or {}
-    ek, ak = keys.get("ek"), keys.get("ak")
-    return Keys(ek=bytes.fromhex(ek) if ek else None, ak=bytes.fromhex(ak) if ak else None)
 
 
 def decode(vector: dict[str, Any]) -> list[Message | Rejected]:

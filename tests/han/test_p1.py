@@ -43,7 +43,8 @@ from han.p1_encrypted import DsmrGcmFramer, StoenFramer
 from han.p1_session import P1Session
 from han.stream import StreamReader
 from han.units import normalise
-from tests.common import load as _load
+from hanport_dev.simulator import with_crc
+from tests.common import load as _load, wire
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -143,12 +144,6 @@ def decode(
         assert message is not None
         out.append(message)
     return out
-
-
-def wire(vector: dict[str, Any]) -> bytes:
-    if vector.get("bytes_hex"):
-        return bytes.fromhex(vector["bytes_hex"])
-    return str(vector["telegram"]).encode("latin-1")
 
 
 def messages(results: list[Message | Rejected]) -> list[Message]:
@@ -364,7 +359,7 @@ def test_no_data_is_malformed() -> None:
 def test_non_ascii_bytes_never_raise() -> None:
     body = "/KAM5\r\n\r\n0-1:24.2.1(240101000000W)(00012.345*m\xb3)\r\n0-0:96.13.0(\xff)\r\n!"
     data = body.encode("latin-1")
-    data += f"{crc16_arc(data):04X}\r\n".encode()
+    data = with_crc(data)
     message = messages(decode(data))[0]
     assert (message.readings["0-1:24.2.1"].value, message.readings["0-1:24.2.1"].unit) == (
         12.345,
@@ -374,7 +369,7 @@ def test_non_ascii_bytes_never_raise() -> None:
     # Where a number with a unit is due, the byte is no reading: refused, never raised.
     body = body.replace("0-0:96.13.0(\xff)", "1-0:1.7.0(\xff*kW)")
     data = body.encode("latin-1")
-    data += f"{crc16_arc(data):04X}\r\n".encode()
+    data = with_crc(data)
     assert [r.code for r in decode(data) if isinstance(r, Rejected)] == [ErrorCode.IMPLAUSIBLE]
 
 
@@ -686,17 +681,12 @@ def test_a_crc_split_by_a_stray_line_end_is_rejected_even_on_a_fresh_line() -> N
 # --------------------------------------------------------------------------------------
 
 
-def _recrc(telegram: bytes) -> bytes:
-    """``telegram`` (``/`` through the footer's ``!``) with its CRC-16/ARC and CR LF."""
-    return telegram + f"{crc16_arc(telegram):04X}\r\n".encode()
-
-
 def _dp_v5_with(old: bytes, new: bytes) -> bytes:
     """The real dp_v5 telegram with one text replaced and a CRC that matches again."""
     good = wire(BY_ID["dp_v5"])
     body = good[: good.rindex(b"!") + 1]
     assert old in body
-    return _recrc(body.replace(old, new, 1))
+    return with_crc(body.replace(old, new, 1))
 
 
 def test_the_crc_covers_everything_up_to_the_footer_line_also_after_a_bang_in_the_ident() -> None:
@@ -710,7 +700,7 @@ def test_the_crc_covers_everything_up_to_the_footer_line_also_after_a_bang_in_th
     data = data[: data.rindex(b"!") + 1].replace(
         b"0-0:96.14.0(0002)", b"0-0:96.14.0(0002)\r\n0-0:96.13.9(Hi!)", 1
     )
-    data = _recrc(data)
+    data = with_crc(data)
     assert verify_footer(data) is True
     for chunk in (None, 1, 64):
         found = decode(data, chunk=chunk)

@@ -39,7 +39,7 @@ from han.p1_encrypted import (
     decrypt_stoen,
 )
 from han.p1_session import P1Session
-from tests.common import HDLC_NO, load as _load
+from tests.common import HDLC_NO, keys_of, load as _load
 
 from .test_p1 import assert_expected, decode, messages
 
@@ -68,14 +68,6 @@ NEGATIVE_ERRORS: dict[str, type[HanError] | None] = {
     "pl-stoen-gama350-p1-encrypted-nokey": NoKeyError,
     "pl-stoen-kaifa-ma309m-p1-overflow-corrupt": TruncatedError,
 }
-
-
-def keys_of(vector: dict[str, Any]) -> Keys:
-    raw = vector.get("keys") or {}
-    return Keys(
-        ek=bytes.fromhex(raw["ek"]) if raw.get("ek") else None,
-        ak=bytes.fromhex(raw["ak"]) if raw.get("ak") else None,
-    )
 
 
 def plaintext(vector_id: str) -> bytes:

@@ -30,9 +30,10 @@ from han.model import (
 from han.p1_encrypted import decrypt_stoen
 from han.p1_session import P1Session
 from han.units import normalise
+from tests.common import keys_of
 
 from .test_p1 import assert_expected, decode
-from .test_p1_encrypted import AK, EK, GAMA, KAIFA, OTHER, TEXT, keys_of, smarty, stoen
+from .test_p1_encrypted import AK, EK, GAMA, KAIFA, OTHER, TEXT, smarty, stoen
 
 IDENTS = (b"/EGM5G35", b"/EGM5G15", b"/KFM5KAIFA-METER")
 GAMA_VECTOR = TEXT["pl-stoen-gama150-p1-rebuilt-envelope"]

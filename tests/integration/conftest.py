@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 
 from custom_components import han_port
-from custom_components.han_port import detect
+from custom_components.han_port import detect, flow_detect
 from custom_components.han_port.const import Timings
 from custom_components.han_port.coordinator import HanPortCoordinator
 
@@ -47,6 +47,12 @@ def timings(monkeypatch: pytest.MonkeyPatch) -> SetTimings:
 
     use()
     return use
+
+
+@pytest.fixture
+def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tell the dialog again after milliseconds, not seconds (tests that use it ask by name)."""
+    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture

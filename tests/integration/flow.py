@@ -1,4 +1,5 @@
-"""Config-flow test helpers: start a flow, and go through a progress step as the dialog does."""
+"""Config-flow test helpers: start a flow, go through a progress step as the dialog does, and
+a detection that answers what a test wants."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN
+from custom_components.han_port.detect import Detection, Outcome
+from custom_components.han_port.han.model import Message, MeterIdentity
+
+#: What a test patches to give the flow its detection.
+DETECT = "custom_components.han_port.flow_detect.async_detect"
+#: A port no meter answers on (detection is patched).
+PORT = "socket://127.0.0.1:1"
 
 
 async def progress(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
@@ -60,3 +68,18 @@ def suggested(result: dict[str, Any]) -> dict[str, Any]:
         if "suggested_value" in description:
             values[str(key)] = description["suggested_value"]
     return values
+
+
+def answer(detection: Detection, delay: float = 0) -> Any:
+    """A detection that answers after ``delay`` seconds (0: at the next turn of the loop)."""
+
+    async def detect(_config: Any) -> Detection:
+        await asyncio.sleep(delay)
+        return detection
+
+    return detect
+
+
+def found(*notes: str) -> Detection:
+    message = Message("p1", meter=MeterIdentity(meter_id="12345678"), notes=list(notes))
+    return Detection(Outcome.FOUND, message=message, tried=["115200 8N1"])

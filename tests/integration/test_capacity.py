@@ -44,6 +44,7 @@ from .capacity_frames import (
     local,
     state_of,
 )
+from .entries import set_up_entry
 from .timing import SetTimings
 
 ID = "fluvius"
@@ -93,17 +94,8 @@ def entity_ids(hass: HomeAssistant) -> dict[str, str]:
 
 
 async def setup(hass: HomeAssistant, pty: Pty, options: dict[str, Any]) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=ID,
-        title="Fluvius",
-        data={CONF_PORT: pty.path, CONF_PROFILE: "be_fluvius"},
-        options=options,
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    data = {CONF_PORT: pty.path, CONF_PROFILE: "be_fluvius"}
+    return await set_up_entry(hass, data, unique_id=ID, title="Fluvius", options=options)
 
 
 def reference_months(days: Days) -> tuple[list[Any], list[Any]]:

@@ -37,20 +37,22 @@ from custom_components.han_port.han.decoder import Decoder
 from custom_components.han_port.han.model import Keys, Message
 from hanport_dev import cli
 from hanport_dev.simulator import SIMULATED_PROFILES, MeterSimulator
-from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, Meter, Pty, dk_frames
+from tests.common import (
+    HDLC_NO,
+    WMBUS_GAMA_FRAME,
+    WMBUS_GAMA_KEY,
+    Meter,
+    Pty,
+    dk_frames,
+    run_cli,
+    wait_for,
+)
 
+from .entries import set_up_entry
 from .timing import SetTimings
 
 #: Pushes per meter: more than the capture keeps (20 frames), so that it has to drop some.
 PUSHES = 12
-
-
-async def _wait(condition: Any, limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def _push(pty: Pty, frames: list[bytes]) -> None:
@@ -67,10 +69,7 @@ async def _push(pty: Pty, frames: list[bytes]) -> None:
 
 
 async def _entry(hass: HomeAssistant, data: dict[str, Any]) -> MockConfigEntry:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="capture", title="Meter", data=data)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    return entry
+    return await set_up_entry(hass, data, unique_id="capture", settle=False)
 
 
 async def _download(hass: HomeAssistant, hass_client: Any, entry: MockConfigEntry) -> Any:
@@ -79,9 +78,8 @@ async def _download(hass: HomeAssistant, hass_client: Any, entry: MockConfigEntr
 
 
 def _decode_file(path: Path, *args: str) -> list[dict[str, Any]]:
-    out = io.StringIO()
-    status = cli.main(["decode", "--file", str(path), "--json", *args], out)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    status, text = run_cli(["decode", "--file", str(path), "--json", *args])
+    lines = [json.loads(line) for line in text.splitlines()]
     assert status == 0, lines
     return lines
 
@@ -105,7 +103,7 @@ async def test_diagnostics_decode_again_with_scripts_han(
     )
     coordinator = entry.runtime_data
     await _push(pty, pushes)
-    await _wait(lambda: coordinator.counters.ok >= PUSHES)
+    await wait_for(lambda: coordinator.counters.ok >= PUSHES, limit=5.0)
     await hass.async_block_till_done()
 
     download = await _download(hass, hass_client, entry)
@@ -170,7 +168,7 @@ async def test_no_configured_key_is_in_the_capture(
     broken = bytearray(pushes[1])
     broken[-20] ^= 0xFF
     await _push(pty, [pushes[0], bytes(broken), *pushes[2:]])
-    await _wait(lambda: entry.runtime_data.counters.ok >= 3)
+    await wait_for(lambda: entry.runtime_data.counters.ok >= 3, limit=5.0)
     await hass.async_block_till_done()
     download = await _download(hass, hass_client, entry)
     capture = download["data"]["capture"]
@@ -208,7 +206,7 @@ async def test_bytes_that_never_decode_raise_an_issue_that_asks_for_the_capture(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "ee_elektrilevi"})
-    await _wait(lambda: _issue(hass, entry) is not None)
+    await wait_for(lambda: _issue(hass, entry) is not None, limit=5.0)
     issue = _issue(hass, entry)
     assert issue is not None
     placeholders = issue.translation_placeholders or {}
@@ -236,7 +234,7 @@ async def test_bytes_that_never_decode_raise_an_issue_that_asks_for_the_capture(
 
     # A frame that decodes ends it (this meter now speaks DLMS in HDLC).
     meter.frames = [HDLC_NO]
-    await _wait(lambda: _issue(hass, entry) is None)
+    await wait_for(lambda: _issue(hass, entry) is None, limit=5.0)
     assert entry.runtime_data.no_decode.bytes == 0
 
 
@@ -248,7 +246,7 @@ async def test_the_issue_is_removed_with_the_entry(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"})
-    await _wait(lambda: _issue(hass, entry) is not None)
+    await wait_for(lambda: _issue(hass, entry) is not None, limit=5.0)
     assert await hass.config_entries.async_remove(entry.entry_id)
     assert _issue(hass, entry) is None
 
@@ -261,13 +259,13 @@ async def test_a_silent_line_raises_no_such_issue(
     entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"})
     watch = entry.runtime_data.no_decode
     await pty.write(b"\x00" * 10)
-    await _wait(lambda: watch.bytes == 10)  # read: a run of 10 bytes began
+    await wait_for(lambda: watch.bytes == 10, limit=5.0)  # read: a run of 10 bytes began
     # A gap longer than the delay (1.5 x, on the watch's own clock) ...
     gap_ends = hass.loop.time() + 0.15
-    await _wait(lambda: hass.loop.time() >= gap_ends)
+    await wait_for(lambda: hass.loop.time() >= gap_ends, limit=5.0)
     await pty.write(b"\x00" * 7)
     # ... so these 7 bytes start a new run (the same run would count 17).
-    await _wait(lambda: watch.bytes != 10)
+    await wait_for(lambda: watch.bytes != 10, limit=5.0)
     await hass.async_block_till_done()
     assert watch.bytes == 7
     assert _issue(hass, entry) is None
@@ -297,10 +295,12 @@ async def test_a_wireless_receiver_keeps_no_capture(
         },
     )
     reader = entry.runtime_data.reader
-    await _wait(lambda: reader.decoder is not None and reader.decoder.diagnostics()["heard"])
+    await wait_for(
+        lambda: reader.decoder is not None and reader.decoder.diagnostics()["heard"], limit=5.0
+    )
     # Frames keep coming, for longer than the no-decode delay (3 more, 0.05 s apart).
     heard_at = meter.sent
-    await _wait(lambda: meter.sent >= heard_at + 3)
+    await wait_for(lambda: meter.sent >= heard_at + 3, limit=5.0)
     await hass.async_block_till_done()
     download = await _download(hass, hass_client, entry)
     assert download["data"]["capture"] == {}
@@ -318,7 +318,7 @@ async def test_frames_refused_for_their_keys_are_no_reason_to_ask_for_a_capture(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     entry = await _entry(hass, {CONF_PORT: pty.path, CONF_PROFILE: "ee_elektrilevi"})
-    await _wait(lambda: entry.runtime_data.counters.auth >= 20)
+    await wait_for(lambda: entry.runtime_data.counters.auth >= 20, limit=5.0)
     await hass.async_block_till_done()
     assert _issue(hass, entry) is None
     assert entry.runtime_data.no_decode.bytes == 0

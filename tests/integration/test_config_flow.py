@@ -15,7 +15,6 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_BAUDRATE,
@@ -60,12 +59,6 @@ LU_METER_ID = "SAG1030700012701"
 OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture

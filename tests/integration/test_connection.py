@@ -28,6 +28,8 @@ from custom_components.han_port.han.profiles import Parity, SerialSettings, get_
 from custom_components.han_port.han.replay import ReplayGuard
 from tests.common import HDLC_NO, WMBUS_GAMA_FRAME, WMBUS_GAMA_KEY, WMBUS_PLAIN, Pty
 
+from .fake_port import fake_port
+
 KEY = "000102030405060708090a0b0c0d0e0f"
 
 
@@ -95,48 +97,6 @@ def test_listen_window_bounds() -> None:
 
 
 # ---------------------------------------------------------------------- detection with fakes
-
-
-class FakeReader:
-    """Serves chunks; an exception in the list is raised instead."""
-
-    def __init__(self, chunks: list[Any]) -> None:
-        self.chunks = list(chunks)
-
-    async def read(self, _size: int) -> bytes:
-        if not self.chunks:
-            await asyncio.sleep(10)
-        chunk = self.chunks.pop(0)
-        if isinstance(chunk, Exception):
-            raise chunk
-        return chunk
-
-
-class FakeWriter:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def wait_closed(self) -> None:
-        pass
-
-
-def fake_port(monkeypatch: pytest.MonkeyPatch, per_setting: list[list[Any]]) -> list[FakeWriter]:
-    writers: list[FakeWriter] = []
-
-    async def _open(_port: str, _settings: SerialSettings) -> tuple[FakeReader, FakeWriter]:
-        writer = FakeWriter()
-        writers.append(writer)
-        return FakeReader(per_setting[len(writers) - 1]), writer
-
-    monkeypatch.setattr(connection, "open_port", _open)
-    return writers
 
 
 async def test_detect_tries_next_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -291,7 +251,6 @@ def test_a_shared_replay_guard_reaches_the_decoder() -> None:
 
 
 def test_the_integration_uses_the_library_key_parser() -> None:
-    from custom_components.han_port import connection
     from custom_components.han_port.han import keys
 
     assert connection.parse_key is keys.parse_key

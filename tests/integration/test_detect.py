@@ -14,7 +14,7 @@ from custom_components.han_port.detect import Outcome, async_detect
 from custom_components.han_port.han.profiles import SerialSettings
 from tests.common import DK_AK, DK_EK, DK_FRAME, HDLC_NO
 
-from .test_connection import fake_port
+from .fake_port import fake_port
 
 WINDOW = 5.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -34,19 +33,12 @@ from tests.common import (
     Meter,
     Pty,
     lu_frames,
+    wait_for,
 )
 
 from .timing import SetTimings
 
 SYSTEM_TITLE = "53414731234567ab"
-
-
-async def _wait(condition, limit: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline
-        await asyncio.sleep(0.02)
 
 
 async def test_diagnostics_redacts_keys(
@@ -78,7 +70,9 @@ async def test_diagnostics_redacts_keys(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     coordinator = entry.runtime_data
-    await _wait(lambda: coordinator.counters.ok >= 2 and coordinator.counters.auth >= 1)
+    await wait_for(
+        lambda: coordinator.counters.ok >= 2 and coordinator.counters.auth >= 1, limit=3.0
+    )
     await hass.async_block_till_done()
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
@@ -142,7 +136,9 @@ async def test_diagnostics_wireless(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     registry = er.async_get(hass)
-    await _wait(lambda: registry.async_get_entity_id("sensor", DOMAIN, "30584551_1-0:1.8.0"))
+    await wait_for(
+        lambda: registry.async_get_entity_id("sensor", DOMAIN, "30584551_1-0:1.8.0"), limit=3.0
+    )
     await hass.async_block_till_done()
     state = hass.states.get(registry.async_get_entity_id("sensor", DOMAIN, "30584551_1-0:1.8.0"))
     assert state.state == "15948.218"

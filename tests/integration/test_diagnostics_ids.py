@@ -39,9 +39,9 @@ from tests.common import (
     Meter,
     Pty,
     dk_frames,
+    wait_for,
 )
 
-from .test_faults import wait_for
 from .timing import SetTimings
 
 NL_ID = "K8EG004046395507"  # 0-0:96.1.1 of the Dutch telegram, sent as hex-encoded ASCII

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
@@ -14,7 +12,6 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
 
@@ -23,11 +20,12 @@ from custom_components.han_port.const import CONF_PROFILE, DOMAIN, ISSUE_TOTAL
 from custom_components.han_port.coordinator import HanPortCoordinator
 from custom_components.han_port.guard import MAX_MAGNITUDE, TotalGuard, Verdict, sane_number
 from custom_components.han_port.han import plausibility
-from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.han.model import ImplausibleError, Message
 from custom_components.han_port.repairs import async_create_fix_flow
-from tests.common import Pty
+from hanport_dev.simulator import with_crc
+from tests.common import Pty, wait_for
 
+from .entries import set_up_entry
 from .test_sensor import ID, message, push, state
 from .timing import SetTimings
 
@@ -40,16 +38,8 @@ def energy(wh: float) -> object:
 
 
 async def _setup(hass: HomeAssistant, pty: Pty) -> HanPortCoordinator:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=ID,
-        title="Meter",
-        data={CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry.runtime_data
+    data = {CONF_PORT: pty.path, CONF_PROFILE: "nl_dsmr"}
+    return (await set_up_entry(hass, data, unique_id=ID)).runtime_data
 
 
 @pytest.fixture
@@ -298,15 +288,7 @@ def telegram(value: str) -> bytes:
     """A DSMR 5 telegram with the energy register only, and a valid CRC."""
     body = f"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.0({value}*kWh)\r\n!"
     raw = body.encode("latin-1")
-    return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
-
-
-async def _wait(condition: Callable[[], object], limit: float = 4.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+    return with_crc(raw)
 
 
 async def test_a_non_finite_total_never_reaches_the_sensor(
@@ -317,15 +299,15 @@ async def test_a_non_finite_total_never_reaches_the_sensor(
     (The integration checked every reading a second time; the library is the one gate now.)
     """
     await pty.write(telegram("001000.000"))
-    await _wait(lambda: state(hass, ENERGY) == "1000.0")
+    await wait_for(lambda: state(hass, ENERGY) == "1000.0")
     for bad in ("nan", "inf", "9" * 400):
         await pty.write(telegram(bad))
-    await _wait(lambda: coordinator.counters.rejected.get("implausible") == 3)
+    await wait_for(lambda: coordinator.counters.rejected.get("implausible") == 3)
     assert state(hass, ENERGY) == "1000.0"
     assert coordinator.counters.rejected == {"implausible": 3}
     assert coordinator.data.readings[ENERGY].value == 1_000_000
     await pty.write(telegram("001000.100"))
-    await _wait(lambda: state(hass, ENERGY) == "1000.1")
+    await wait_for(lambda: state(hass, ENERGY) == "1000.1")
 
 
 @pytest.mark.parametrize("value", [10**15, -(10**15), 1e15, 10**15 + 1, 10**16, 1e16, 2**64 - 1])

@@ -15,7 +15,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.connection import MeterConfig
 from custom_components.han_port.const import (
     CONF_BAUDRATE,
@@ -29,16 +28,11 @@ from custom_components.han_port.han.framing import FrameKind
 from hanport_dev.simulator import MeterSimulator
 from tests.common import Meter, Pty
 
+from .fake_port import fake_port
 from .flow import progress, start
-from .test_connection import fake_port
 from .timing import SetTimings
 
-pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports")]
-
-
-@pytest.fixture(autouse=True)
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
+pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
 
 @pytest.mark.parametrize(

@@ -24,13 +24,12 @@ from typing import Any
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_PORT, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.han_port.const import (
     CONF_AK,
@@ -45,10 +44,9 @@ from custom_components.han_port.const import (
     ISSUE_SILENT,
 )
 from custom_components.han_port.diagnostics import async_get_config_entry_diagnostics
-from custom_components.han_port.han.crc import crc16_arc
 from custom_components.han_port.repairs import async_create_fix_flow
 from custom_components.han_port.replay_store import store_key
-from hanport_dev.simulator import MeterSimulator, build_hdlc, parse_hdlc
+from hanport_dev.simulator import MeterSimulator, with_crc
 from tests.common import (
     AT_EK,
     AT_FRAME,
@@ -70,37 +68,20 @@ from tests.common import (
     dk_frame,
     lu_frames,
     vector,
+    wait_for,
     wire,
 )
 
+from .faults import NO_ID, UNKNOWN_LAYOUT, Writer, corrupt, hdlc_like_no, setup
 from .timing import SetTimings
 
 NL_ID = "K8EG004046395507"
-NO_ID = "6970631404129954"
 DK_ID = DK_TITLE.hex().upper()
 DK_KEYS = {CONF_EK: DK_EK, CONF_AK: DK_AK}
 KAMSTRUP_SLASH = wire(vector("nordic", "amsreader-kamstrup-em001-2"))  # a '/' in its data
 
 
 # -- helpers --------------------------------------------------------------------------
-async def wait_for(condition: Callable[[], Any], limit: float = 4.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
-async def setup(hass: HomeAssistant, port: str, unique_id: str, **data: Any) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=unique_id, title="Meter", data={CONF_PORT: port, **data}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 def entity(hass: HomeAssistant, unique_id: str) -> str | None:
     return er.async_get(hass).async_get_entity_id("sensor", DOMAIN, unique_id)
 
@@ -109,30 +90,6 @@ def value(hass: HomeAssistant, unique_id: str) -> str | None:
     entity_id = entity(hass, unique_id)
     state = hass.states.get(entity_id) if entity_id else None
     return state.state if state else None
-
-
-class Writer:
-    """Writes a sequence of frames to a PTY, ``interval`` apart, from the event loop."""
-
-    def __init__(self, pty: Pty, frames: list[bytes], interval: float = 0.03) -> None:
-        self.pty, self.frames, self.interval = pty, frames, interval
-        self.sent = 0
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        for frame in self.frames:
-            await self.pty.write(frame)
-            self.pty.drain()
-            self.sent += 1
-            await asyncio.sleep(self.interval)
-
-    async def done(self) -> None:
-        await self._task
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
 
 
 class States:
@@ -181,11 +138,6 @@ def states(hass: HomeAssistant) -> Iterator[States]:
     recorder.close()
 
 
-def hdlc_like_no(apdu: bytes) -> bytes:
-    addresses, control, _info, _segmented = parse_hdlc(HDLC_NO)
-    return build_hdlc(addresses, control, b"\xe6\xe7\x00" + apdu)
-
-
 def obis_notification(*pairs: tuple[str, bytes]) -> bytes:
     """A plain data-notification: a structure of (OBIS code, A-XDR value) pairs."""
     body = b"".join(b"\x09\x06" + bytes.fromhex(code) + data for code, data in pairs)
@@ -197,7 +149,7 @@ def p1_with(register: str, text: str) -> bytes:
     body = P1_NL[: P1_NL.index(b"!") + 1].decode("latin-1")
     body = re.sub(rf"{re.escape(register)}\([^)]*\)", f"{register}({text})", body)
     raw = body.encode("latin-1")
-    return raw + f"{crc16_arc(raw):04X}\r\n".encode("ascii")
+    return with_crc(raw)
 
 
 # -- item 1: one frame must never stop the reader -------------------------------------
@@ -415,20 +367,10 @@ async def test_the_last_counter_survives_a_restart_and_a_reset_needs_the_user(
 
 
 # -- refused is not silent (review of issue 10) ------------------------------------------
-def _corrupt(frame: bytes) -> bytes:
-    damaged = bytearray(frame)
-    damaged[60] ^= 0x01  # inside the information field: the frame check sequence fails
-    return bytes(damaged)
-
-
-#: A plain list of three numbers without OBIS codes: no known layout has that shape.
-UNKNOWN_LAYOUT = hdlc_like_no(b"\x0f\x00\x00\x00\x01\x00\x02\x03" + b"\x06\x00\x00\x00\x01" * 3)
-
-
 @pytest.mark.parametrize(
     ("refused", "reason", "code", "logged"),
     [
-        (_corrupt(HDLC_NO), "refused", "checksum", "every one fails its checksum"),
+        (corrupt(HDLC_NO), "refused", "checksum", "every one fails its checksum"),
         (NAN_POWER, "refused", "implausible", "refused as implausible"),
         (UNKNOWN_LAYOUT, "refused", "unknown_layout", "refused as unknown_layout"),
         (b"\x55\x00" * 40, "unreadable", "unreadable", "no frame can be found in it"),

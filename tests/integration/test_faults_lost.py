@@ -14,9 +14,9 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_PROFILE
-from tests.common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, Pty, lu_frames
+from tests.common import HDLC_NO, LU_AK, LU_CORRUPT, LU_EK, Pty, lu_frames, wait_for
 
-from .test_faults import NO_ID, UNKNOWN_LAYOUT, Writer, _corrupt, setup, wait_for
+from .faults import NO_ID, UNKNOWN_LAYOUT, Writer, corrupt, setup
 from .timing import SetTimings
 
 REOPEN_AFTER = 0.4
@@ -25,7 +25,7 @@ REOPEN_AFTER = 0.4
 @pytest.mark.parametrize(
     ("refused", "refusing"),
     [
-        (_corrupt(HDLC_NO), "checksum"),
+        (corrupt(HDLC_NO), "checksum"),
         (UNKNOWN_LAYOUT, "unknown_layout"),
         (b"\x55\x00" * 40, "unreadable"),
     ],

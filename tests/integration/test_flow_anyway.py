@@ -9,8 +9,6 @@ its diagnostics hold the raw bytes.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 import random
 from typing import Any
 from unittest.mock import patch
@@ -25,7 +23,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     _get_diagnostics_for_config_entry,
 )
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -40,24 +37,17 @@ from custom_components.han_port.const import (
 )
 from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.flow_forms import ADD_ANYWAY
-from tests.common import Meter, Pty
+from tests.common import Meter, Pty, wait_for
 
-from .flow import progress, start
+from .flow import DETECT, answer, progress, start
 from .timing import SetTimings
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 #: Bytes in which no frame starts (no HDLC flag, P1 '/', M-Bus 0x68, GCM 0xDB, 0x0F APDU).
 NOISE = bytes(random.Random(14).randrange(256) for _ in range(600)).translate(
     bytes.maketrans(b"~/h\x0f\xdb", b"-----")
 )
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture
@@ -69,26 +59,10 @@ async def noise(pty: Pty, stop_tasks: list) -> Meter:
     return meter
 
 
-def answer(detection: Detection) -> Any:
-    async def detect(_config: Any) -> Detection:
-        await asyncio.sleep(0)
-        return detection
-
-    return detect
-
-
 def unreadable(received: int = 600) -> Detection:
     return Detection(
         Outcome.UNREADABLE, tried=["115200 8N1"], bytes_received=received, listened=0.4
     )
-
-
-async def _wait(condition: Callable[[], object], limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_an_unreadable_meter_is_added_anyway_and_asks_for_its_capture(
@@ -118,7 +92,7 @@ async def test_an_unreadable_meter_is_added_anyway_and_asks_for_its_capture(
     # It reads, and after the (here shortened) 5 minutes the repair issue asks for a capture.
     issue_id = f"{ISSUE_NO_DECODE}_{entry.entry_id}"
     registry = ir.async_get(hass)
-    await _wait(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None)
+    await wait_for(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None, limit=5.0)
     download = await _get_diagnostics_for_config_entry(hass, hass_client, entry)
     raw = bytes.fromhex(download["data"]["capture"]["raw_hex"])
     assert len(raw) >= len(NOISE)

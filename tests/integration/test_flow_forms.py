@@ -12,7 +12,6 @@ from homeassistant.core import HomeAssistant
 import pytest
 import voluptuous as vol
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_SYSTEM_TITLE, DOMAIN
 from custom_components.han_port.flow_forms import key_schema
 from custom_components.han_port.han.profiles import get_profile
@@ -26,11 +25,6 @@ OTHER_KEY = "00112233445566778899AABBCCDDEEFF"
 STRINGS = json.loads(
     (Path(__file__).parents[2] / "custom_components/han_port/strings.json").read_text()
 )
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 async def test_keys_are_kept_after_a_key_error(

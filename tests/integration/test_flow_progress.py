@@ -21,37 +21,13 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_PROFILE, CONF_RECEIVER
 from custom_components.han_port.detect import Detection, Outcome
-from custom_components.han_port.han.model import Message, MeterIdentity
 
-from .flow import progress, start
+from .flow import DETECT, PORT, answer, found, progress, start
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY_A = "000102030405060708090A0B0C0D0E0F"
 KEY_B = "F0E0D0C0B0A090807060504030201000"
-PORT = "socket://127.0.0.1:1"
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
-
-
-def answer(detection: Detection, delay: float) -> Any:
-    """A detection that answers after ``delay`` seconds (0: at the next turn of the loop)."""
-
-    async def detect(_config: Any) -> Detection:
-        await asyncio.sleep(delay)
-        return detection
-
-    return detect
-
-
-def found(*notes: str) -> Detection:
-    message = Message("p1", meter=MeterIdentity(meter_id="12345678"), notes=list(notes))
-    return Detection(Outcome.FOUND, message=message, tried=["115200 8N1"])
 
 
 DELAYS = pytest.mark.parametrize("delay", [0, 0.05], ids=["at-once", "after-a-delay"])

@@ -22,26 +22,18 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_AK, CONF_EK, CONF_PROFILE, DOMAIN
 from custom_components.han_port.detect import Detection, Outcome
 from custom_components.han_port.ports import port_label, redact_text, unredact_port
 from tests.common import KAIFA_SHORT, LU_AK, LU_EK, TcpMeter
 
-from .flow import progress, start, suggested
+from .flow import DETECT, progress, start, suggested
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 KEY = "Zm9vYmFyU2VjcmV0S2V5MTIzNDU2Nzg5MDEyMzQ1Ng=="  # an ESPHome API key's form
 PASSWORD = "hunter2-pa55"  # noqa: S105 - a test secret that must not leak
 SECRETS = (KEY, PASSWORD, "Zm9vYmFyU2VjcmV0S2V5")
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ could not be removed. Reauth asks for every key anew: an AK left empty there is 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from unittest.mock import patch
 
@@ -18,7 +17,6 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import (
     CONF_AK,
     CONF_EK,
@@ -33,20 +31,13 @@ from custom_components.han_port.flow_forms import REMOVE_KEYS
 from custom_components.han_port.han.model import Message, MeterIdentity
 from tests.common import AT_EK, AT_FRAME, Meter, Pty
 
-from .flow import progress, suggested
+from .flow import DETECT, answer, progress, suggested
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
 
-DETECT = "custom_components.han_port.flow_detect.async_detect"
 AT_METER_ID = "181220000009"
 MISTAKEN_AK = "00112233445566778899AABBCCDDEEFF"
 SYSTEM_TITLE = "4B464D1020000009"
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 @pytest.fixture
@@ -67,12 +58,8 @@ def _entry(port: str, **data: Any) -> MockConfigEntry:
 
 
 def _found(meter_id: str) -> Any:
-    async def detect(_config: Any) -> Detection:
-        await asyncio.sleep(0)
-        message = Message("dlms", meter=MeterIdentity(meter_id=meter_id))
-        return Detection(Outcome.FOUND, message=message, tried=["2400 8N1"])
-
-    return detect
+    message = Message("dlms", meter=MeterIdentity(meter_id=meter_id))
+    return answer(Detection(Outcome.FOUND, message=message, tried=["2400 8N1"]))
 
 
 async def test_reconfigure_removes_a_mistaken_ak(

@@ -10,21 +10,13 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.han_port import flow_detect
 from custom_components.han_port.const import CONF_PROFILE, DOMAIN, ISSUE_SILENT
 from custom_components.han_port.han.profiles import get_profile
 from custom_components.han_port.repairs import MeterIssues
 
-from .flow import progress, start
-from .test_flow_progress import DETECT, PORT, answer, found
+from .flow import DETECT, PORT, answer, found, progress, start
 
 pytestmark = [pytest.mark.flows, pytest.mark.usefixtures("no_ports", "fast_renotify")]
-
-
-@pytest.fixture
-def fast_renotify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tell the dialog again after milliseconds, not seconds."""
-    monkeypatch.setattr(flow_detect, "RENOTIFY_DELAYS", (0.01, 0.02, 0.04))
 
 
 async def test_the_keys_step_in_german(hass: HomeAssistant) -> None:

@@ -29,8 +29,9 @@ from custom_components.han_port.const import (
     ISSUE_DECRYPTION,
     ISSUE_SILENT,
 )
-from tests.common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter
+from tests.common import HDLC_NO, LU_AK, LU_FRAME, P1_NL, Meter, Pty, TcpMeter, wait_for
 
+from .entries import set_up_entry
 from .timing import SetTimings
 
 NL_ID = "K8EG004046395507"
@@ -42,29 +43,14 @@ def entity_id(hass: HomeAssistant, unique_id: str) -> str:
     return found
 
 
-async def wait_for(condition: Any, limit: float = 3.0) -> None:
-    """Wait until ``condition()`` is true (the reader runs in the background)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def setup_entry(
-    hass: HomeAssistant, port: str, unique_id: str | None = NL_ID, **data: Any
+    hass: HomeAssistant,
+    port: str,
+    unique_id: str | None = NL_ID,
+    data: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=unique_id,
-        title="Meter",
-        data={CONF_PORT: port, CONF_PROFILE: "auto", **data.pop("data", {})},
-        **data,
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    data = {CONF_PORT: port, CONF_PROFILE: "auto", **(data or {})}
+    return await set_up_entry(hass, data, unique_id=unique_id)
 
 
 async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list) -> None:
@@ -75,7 +61,9 @@ async def test_setup_read_unload(hass: HomeAssistant, pty: Pty, stop_tasks: list
     assert entry.state is ConfigEntryState.LOADED
 
     power = f"{NL_ID}_1-0:1.7.0"
-    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await wait_for(
+        lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power), limit=3.0
+    )
     await hass.async_block_till_done()
     state = hass.states.get(entity_id(hass, power))
     assert state.state == "244"
@@ -162,7 +150,9 @@ async def test_tcp_reconnect_and_availability(
         hass, server.url, unique_id="6970631404129954", data={CONF_PROFILE: "no_kaifa"}
     )
     power = "6970631404129954_1-0:1.7.0"
-    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await wait_for(
+        lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power), limit=3.0
+    )
     await hass.async_block_till_done()
     power_id = entity_id(hass, power)
     assert hass.states.get(power_id).state == "546"
@@ -173,13 +163,13 @@ async def test_tcp_reconnect_and_availability(
     caplog.clear()
     port = server.port
     await server.stop()
-    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE, limit=3.0)
     await asyncio.sleep(0.3)  # several failed reconnects
     lost = [r for r in caplog.records if "is unavailable" in r.getMessage()]
     assert len(lost) == 1
 
     await server.start(port)
-    await wait_for(lambda: hass.states.get(power_id).state == "546")
+    await wait_for(lambda: hass.states.get(power_id).state == "546", limit=3.0)
     back = [r for r in caplog.records if "sending data again" in r.getMessage()]
     assert len(back) == 1
     assert entry.runtime_data.counters.reconnects >= 1
@@ -195,20 +185,22 @@ async def test_silent_meter_goes_unavailable_and_raises_repair(
     stop_tasks.append(meter)
     entry = await setup_entry(hass, pty.path)
     power = f"{NL_ID}_1-0:1.7.0"
-    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await wait_for(
+        lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power), limit=3.0
+    )
     power_id = entity_id(hass, power)
 
     await meter.stop()
-    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE, limit=3.0)
     issues = ir.async_get(hass)
     issue_id = f"{ISSUE_SILENT}_{entry.entry_id}"
-    await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    await wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None, limit=3.0)
     issue = issues.async_get_issue(DOMAIN, issue_id)
     assert issue.translation_key == ISSUE_SILENT
     assert issue.translation_placeholders["title"] == "Meter"
 
     meter.start_pty(pty)
-    await wait_for(lambda: hass.states.get(power_id).state == "244")
+    await wait_for(lambda: hass.states.get(power_id).state == "244", limit=3.0)
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -237,7 +229,8 @@ async def test_wrong_key_starts_reauth(
         lambda: any(
             flow["context"]["source"] == SOURCE_REAUTH
             for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        )
+        ),
+        limit=3.0,
     )
     coordinator = entry.runtime_data
     assert coordinator.counters.auth >= 3
@@ -293,12 +286,14 @@ async def test_port_fails_while_reading(
     stop_tasks.append(meter)
     entry = await setup_entry(hass, pty.path)
     power = f"{NL_ID}_1-0:1.7.0"
-    await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+    await wait_for(
+        lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power), limit=3.0
+    )
     power_id = entity_id(hass, power)
     await meter.stop()
     os.close(pty.master)
     os.close(pty.slave)
-    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE)
+    await wait_for(lambda: hass.states.get(power_id).state == STATE_UNAVAILABLE, limit=3.0)
     await asyncio.sleep(0.2)  # a few failed reopen attempts
     assert entry.runtime_data.reader.connected is False
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -315,7 +310,9 @@ async def test_sub_meter_device_can_be_removed(
     stop_tasks.append(meter)
     entry = await setup_entry(hass, pty.path)
     devices = dr.async_get(hass)
-    await wait_for(lambda: devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")}))
+    await wait_for(
+        lambda: devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")}), limit=3.0
+    )
     main = devices.async_get_device(identifiers={(DOMAIN, NL_ID)})
     gas = devices.async_get_device(identifiers={(DOMAIN, f"{NL_ID}_mbus1")})
     client = await hass_ws_client(hass)
@@ -355,7 +352,9 @@ async def test_a_decoder_bug_does_not_stop_the_reader(
         stop_tasks.append(meter)
         entry = await setup_entry(hass, pty.path)
         power = f"{NL_ID}_1-0:1.7.0"
-        await wait_for(lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power))
+        await wait_for(
+            lambda: er.async_get(hass).async_get_entity_id("sensor", DOMAIN, power), limit=3.0
+        )
     coordinator = entry.runtime_data
     assert coordinator.counters.other >= 2
     assert caplog.text.count("the decoder failed") == 1
@@ -390,7 +389,7 @@ async def test_a_bug_in_the_read_loop_reopens_the_port(
     meter = Meter([P1_NL])
     meter.start_pty(pty)
     stop_tasks.append(meter)
-    await wait_for(lambda: coordinator.counters.ok >= 1)
+    await wait_for(lambda: coordinator.counters.ok >= 1, limit=3.0)
     assert coordinator.counters.reader_restarts >= 3  # the cancelled task, then two bugs
     assert caplog.text.count("the reader failed; the port is opened again") == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -403,7 +402,7 @@ async def test_unload_while_a_restart_waits(
     entry = await setup_entry(hass, pty.path)
     coordinator = entry.runtime_data
     coordinator.reader._task.cancel()
-    await wait_for(lambda: coordinator.reader._restart is not None)
+    await wait_for(lambda: coordinator.reader._restart is not None, limit=3.0)
     assert not coordinator.last_update_success
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert coordinator.reader._restart is None
@@ -420,12 +419,12 @@ async def test_an_open_but_silent_port_is_reopened_after_a_long_silence(
     stop_tasks.append(meter)
     entry = await setup_entry(hass, pty.path)
     coordinator = entry.runtime_data
-    await wait_for(lambda: coordinator.counters.ok >= 1)
+    await wait_for(lambda: coordinator.counters.ok >= 1, limit=3.0)
     await meter.stop()
-    await wait_for(lambda: coordinator.counters.reconnects >= 1)
+    await wait_for(lambda: coordinator.counters.reconnects >= 1, limit=3.0)
     assert coordinator.counters.silent_periods == 1
     meter.start_pty(pty)
-    await wait_for(lambda: coordinator.reader.state == "receiving")
+    await wait_for(lambda: coordinator.reader.state == "receiving", limit=3.0)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -450,7 +449,7 @@ async def test_issues_from_before_a_restart_are_cleared_by_data(
     meter.start_pty(pty)
     stop_tasks.append(meter)
     issues = ir.async_get(hass)
-    await wait_for(lambda: entry.runtime_data.counters.ok >= 1)
+    await wait_for(lambda: entry.runtime_data.counters.ok >= 1, limit=3.0)
     for kind in (ISSUE_SILENT, "port_unavailable", ISSUE_DECRYPTION):
         assert issues.async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}") is None
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -521,7 +520,7 @@ async def test_a_port_error_while_reading_reopens_the_port(
     stop_tasks.append(meter)
     entry = await setup_entry(hass, pty.path)
     coordinator = entry.runtime_data
-    await wait_for(lambda: coordinator.counters.ok >= 1)
+    await wait_for(lambda: coordinator.counters.ok >= 1, limit=3.0)
     assert coordinator.counters.reconnects == 1
     assert failures == 2
     assert await hass.config_entries.async_unload(entry.entry_id)
