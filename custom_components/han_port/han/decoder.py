@@ -16,7 +16,6 @@ from .dlms.raw import RawApduFramer, plausible_title
 from .framing import Frame, FrameKind
 from .model import (
     KEY_ERRORS,
-    AuthenticationError,
     HanError,
     Keys,
     MalformedError,
@@ -25,6 +24,7 @@ from .model import (
     Result,
     TruncatedError,
     WrongKeyError,
+    refuse_clear,
 )
 from .p1 import P1Framer
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
@@ -57,7 +57,8 @@ class Decoder:
 
     Security: with an AK configured, or with ``require_encryption`` (the profile's meters
     encrypt), a plain P1 telegram is refused (``auth_failed``), and the DLMS session refuses
-    unauthenticated or clear DLMS data the same way. Authenticated messages pass the
+    unauthenticated or clear DLMS data the same way (one rule: ``model.refuse_clear``).
+    Authenticated messages pass the
     ``replay`` guard (one per decoder unless the caller shares one across reconnects): a
     counter that does not rise is refused (``replayed``).
 
@@ -197,7 +198,10 @@ class Decoder:
         """Decode one verified frame; None while a segmented message is incomplete."""
         try:
             if frame.kind is FrameKind.P1:
-                self._refuse_clear_p1()
+                # A telegram in clear proves nothing when the meter authenticates or encrypts.
+                refuse_clear(
+                    self.keys, "a P1 telegram in clear", require_encryption=self.require_encryption
+                )
             if frame.kind is FrameKind.DSMR_GCM and self._raw_apdu:
                 message: Message | None = self._p1_or_apdu(frame)
             elif frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
@@ -241,15 +245,6 @@ class Decoder:
             return self._p1.push_frame(frame)
         except (WrongKeyError, MalformedError):
             return self._dlms.decode_apdu(frame.payload)
-
-    def _refuse_clear_p1(self) -> None:
-        """A telegram in clear proves nothing when the meter authenticates or encrypts."""
-        if self.keys.ak:
-            msg = "a P1 telegram in clear, but an authentication key (AK) is configured"
-            raise AuthenticationError(msg)
-        if self.require_encryption:
-            msg = "a P1 telegram in clear, but this meter's profile encrypts its data"
-            raise AuthenticationError(msg)
 
     def decode_capture(self, data: bytes) -> list[Result]:
         """Decode a complete capture (a file, a hex dump, a vector).

@@ -31,6 +31,7 @@ from ..model import (  # noqa: TID252
     TruncatedError,
     UnsupportedError,
     WrongKeyError,
+    refuse_clear,
 )
 from .apdu import (
     LLC_HEADERS,
@@ -317,12 +318,7 @@ class DlmsSession:
 
     def _refuse_clear(self, what: str) -> None:
         """Refuse data nobody vouches for when an AK is configured or the profile encrypts."""
-        if self.keys.ak:
-            msg = f"{what}, but an authentication key (AK) is configured"
-            raise AuthenticationError(msg)
-        if self.require_encryption:
-            msg = f"{what}, but this meter's profile encrypts its data"
-            raise AuthenticationError(msg)
+        refuse_clear(self.keys, what, require_encryption=self.require_encryption)
 
     @staticmethod
     def _secured(message: Message, title: bytes, counter: bytes, *, authenticated: bool) -> Message:
