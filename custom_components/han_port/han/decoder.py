@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
+from .dlms.builder import DLMS_FORMAT
 from .dlms.raw import RawApduFramer, plausible_title
 from .framing import Frame, FrameKind
 from .model import (
@@ -43,8 +44,6 @@ _FRAMERS: tuple[type[Framer], ...] = (StoenFramer, P1Framer, DsmrGcmFramer, Hdlc
 #: The formats a decoder given no ``formats`` reads (the single list; the integration's
 #: repair issue and capture name them).
 DEFAULT_FORMATS: tuple[FrameKind, ...] = tuple(framer.kind for framer in _FRAMERS)
-#: ``Message.format`` of what the DLMS session decodes.
-_DLMS_FORMAT = "dlms"
 _ABANDONED = "a DLMS message whose last segment never came (the next message began)"
 _UNCONFIRMED = "a frame without a checksum whose keys failed, and the next did not: noise"
 
@@ -209,11 +208,15 @@ class Decoder:
             else:
                 message = self._dlms.push_frame(frame)
             if message is not None:
-                plausibility.check(message)  # a frame with an impossible value is refused
-                self.replay.check(message.security)  # only accepted frames move the counter
+                self._accept(message)
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
+
+    def _accept(self, message: Message) -> None:
+        """The last gate of every decoded message; raise a HanError to refuse it."""
+        plausibility.check(message)  # a frame with an impossible value is refused
+        self.replay.check(message.security)  # only accepted frames move the counter
 
     @staticmethod
     def _may_lock(frame: Frame, result: Result) -> bool:
@@ -227,7 +230,7 @@ class Decoder:
         return not (
             frame.kind is FrameKind.DSMR_GCM
             and isinstance(result, Message)
-            and result.format == _DLMS_FORMAT
+            and result.format == DLMS_FORMAT
         )
 
     def _p1_or_apdu(self, frame: Frame) -> Message | None:
@@ -280,8 +283,7 @@ class Decoder:
             if message is None:
                 result = Rejected(FrameKind.APDU, TruncatedError("incomplete APDU"), len(data))
             else:
-                plausibility.check(message)
-                self.replay.check(message.security)
+                self._accept(message)
                 result = message
         except HanError as err:
             result = Rejected(FrameKind.APDU, err, len(data))

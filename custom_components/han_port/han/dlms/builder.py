@@ -50,6 +50,8 @@ def text_value(value: bytes | str) -> str:
     return value.hex()
 
 
+#: ``Message.format`` of every message the DLMS layer decodes.
+DLMS_FORMAT = "dlms"
 #: The identity field an OBIS code's C.D.E part names.
 _IDENTITY_FIELDS = {
     "0.2.129": "list_id",
@@ -128,4 +130,4 @@ class Builder:
 
 def new_message(size: int) -> Message:
     """Create an empty DLMS message."""
-    return Message(format="dlms", meter=MeterIdentity(), size=size)
+    return Message(format=DLMS_FORMAT, meter=MeterIdentity(), size=size)
