@@ -28,7 +28,8 @@ def _iv(system_title: bytes, frame_counter: bytes) -> bytes:
     return system_title + frame_counter
 
 
-def _check_key(key: bytes | None, what: str) -> bytes:
+def check_key(key: bytes | None, what: str) -> bytes:
+    """The configured AES-128 key, or NoKeyError (none) / MalformedError (not 16 bytes)."""
     if not key:
         msg = f"encrypted data, but no {what} is configured"
         raise NoKeyError(msg)
@@ -63,7 +64,7 @@ def gcm_open(
             msg = "secured APDU shorter than its authentication tag"
             raise TruncatedError(msg)
         body, tag = body[:-tag_len], body[-tag_len:]
-        key = _check_key(ek, "encryption key (EK)")
+        key = check_key(ek, "encryption key (EK)")
         aad = bytes((sc,)) + (ak or b"")
         decryptor = Cipher(
             algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=tag_len)
@@ -81,7 +82,7 @@ def gcm_open(
             raise AuthenticationError(msg) from None
         return plain
     if encrypted:
-        key = _check_key(ek, "encryption key (EK)")
+        key = check_key(ek, "encryption key (EK)")
         return ctr_apply(key, iv, body)
     return body
 
