@@ -19,6 +19,22 @@ from .model import AuthenticationError, MalformedError, NoKeyError, TruncatedErr
 TAG_LEN = 12
 SC_AUTH = 0x10
 SC_ENC = 0x20
+#: The security control's other bits: 0x40 the key set (broadcast key), 0x80 compression
+#: (never seen, not supported); the low nibble is the security suite (0-2 exist).
+SC_BROADCAST = 0x40
+SC_COMPRESSED = 0x80
+_SC_MAX_SUITE = 2
+
+
+def plausible_sc(sc: int, *, broadcast_ok: bool) -> bool:
+    """Whether ``sc`` is a security control a meter sends with secured data.
+
+    Authentication and/or encryption, suite 0-2, not compressed. ``broadcast_ok`` accepts the
+    key-set bit (0x40) too: a bare glo-ciphered APDU (``dlms.raw``) may carry it, an encrypted
+    P1 envelope (``p1_encrypted``) may not.
+    """
+    refused = SC_COMPRESSED if broadcast_ok else SC_COMPRESSED | SC_BROADCAST
+    return bool(sc & (SC_AUTH | SC_ENC)) and not sc & refused and (sc & 0x0F) <= _SC_MAX_SUITE
 
 
 def _iv(system_title: bytes, frame_counter: bytes) -> bytes:

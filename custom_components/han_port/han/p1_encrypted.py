@@ -26,7 +26,15 @@ from dataclasses import dataclass
 import re
 from typing import TYPE_CHECKING, Final
 
-from .crypto import SC_AUTH, SC_ENC, TAG_LEN, check_key, ctr_apply, gcm_open, gcm_open_either
+from .crypto import (
+    SC_AUTH,
+    TAG_LEN,
+    check_key,
+    ctr_apply,
+    gcm_open,
+    gcm_open_either,
+    plausible_sc,
+)
 from .framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus
 from .model import (
     AuthenticationError,
@@ -109,11 +117,6 @@ _NEED: Final = "need"
 _BAD: Final = "bad"
 
 
-def _sc_plausible(sc: int) -> bool:
-    """Check for a DLMS security control byte: suite 0-2, authenticate and/or encrypt."""
-    return bool(sc & (SC_AUTH | SC_ENC)) and not sc & 0xC0 and (sc & 0x0F) <= 2
-
-
 def _ber(buf: bytes, pos: int) -> tuple[int, int] | str:
     """BER length at ``pos`` -> (length, bytes used), _NEED or _BAD."""
     n = len(buf)
@@ -141,7 +144,7 @@ def _secured(buf: bytes, pos: int, system_title: bytes) -> _Secured | str:
     if sc_pos >= len(buf):
         return _NEED
     sc = buf[sc_pos]
-    if not _sc_plausible(sc) or (sc & SC_AUTH and length < 5 + TAG_LEN + 1):
+    if not plausible_sc(sc, broadcast_ok=False) or (sc & SC_AUTH and length < 5 + TAG_LEN + 1):
         return _BAD
     return _Secured(sc_pos, length, system_title)
 
