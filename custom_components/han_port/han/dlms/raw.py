@@ -34,7 +34,7 @@ from __future__ import annotations
 from ..crypto import plausible_sc  # noqa: TID252
 from ..framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus  # noqa: TID252
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING
+from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, body_start
 from .axdr import decode, read_length
 
 #: Largest bare APDU accepted (the largest pushes seen are about 600 bytes).
@@ -62,20 +62,8 @@ def _notification_end(buf: bytes, start: int) -> int:
     pos = start + 5  # tag + long-invoke-id-and-priority
     if pos >= len(buf):
         raise TruncatedError
-    marker = buf[pos]
-    if marker == 0x00:
-        pos += 1
-    elif marker == 0x0C:
-        pos += 13
-    elif marker == 0x09:
-        if pos + 1 >= len(buf):
-            raise TruncatedError
-        if buf[pos + 1] != 0x0C:
-            raise MalformedError
-        pos += 14
-    else:
-        raise MalformedError
-    if pos >= len(buf):
+    pos = body_start(buf, pos)  # MalformedError for a marker no notification has
+    if pos < 0 or pos >= len(buf):
         raise TruncatedError
     try:
         return decode(buf, pos)[1]
