@@ -26,6 +26,7 @@ TAG_GBT = 0xE0
 LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 APDU_START = frozenset((0xE6, TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, TAG_GBT))
 GBT_LAST = 0x80
+_GBT_TAG = bytes((TAG_GBT,))
 
 
 def strip_llc(data: bytes) -> bytes:
@@ -53,8 +54,12 @@ def starts_midway(frame: Frame) -> bool:
         return False
     if not looks_like_apdu(payload):
         return True
-    apdu = strip_llc(payload)
-    return apdu[:1] == bytes((TAG_GBT,)) and len(apdu) >= 4 and int.from_bytes(apdu[2:4]) > 1
+    at = 3 if payload[:3] in LLC_HEADERS else 0  # the APDU's start (not copied out)
+    return (
+        payload[at : at + 1] == _GBT_TAG
+        and len(payload) - at >= 4
+        and int.from_bytes(payload[at + 2 : at + 4]) > 1
+    )
 
 
 def looks_like_apdu(data: bytes) -> bool:
