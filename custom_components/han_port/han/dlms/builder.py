@@ -52,6 +52,8 @@ def text_value(value: bytes | str) -> str:
 
 #: ``Message.format`` of every message the DLMS layer decodes.
 DLMS_FORMAT = "dlms"
+#: How a clock register's code ends: its date-time is also the message's timestamp.
+CLOCK_CODE = ":1.0.0"
 #: The identity field an OBIS code's C.D.E part names.
 _IDENTITY_FIELDS = {
     "0.2.129": "list_id",
@@ -91,7 +93,7 @@ class Builder:
             when = parse_datetime(value)
             if when is not None:
                 self.readings[obis] = Reading(obis, when.isoformat(), None)
-                if obis.endswith(":1.0.0") and msg.timestamp is None:
+                if obis.endswith(CLOCK_CODE) and msg.timestamp is None:
                     msg.timestamp = when
                 return
         text = text_value(value)
