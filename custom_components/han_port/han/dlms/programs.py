@@ -15,7 +15,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..model import HanError, Message, Reading  # noqa: TID252
-from .builder import CLOCK_CODE, Builder, new_message, parse_datetime
+from .builder import (
+    CLOCK_CODE,
+    Builder,
+    identity_field,
+    implied_by,
+    new_message,
+    parse_datetime,
+    text_value,
+)
 from .scaling import ListContext, plan_number, ranged, scale
 from .shape import sourced
 
@@ -31,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Program", "program_for"]
 
-_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER, _OP_RANGED = range(6)
+_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER, _OP_RANGED, _OP_TEXT = range(7)
 #: Stand-in integers of the two recordings (above any A-XDR integer): base + field index.
 _STAND_IN_BASES = (1 << 80, 1 << 81)
 _MAX_PROGRAMS = 16
@@ -93,17 +101,8 @@ class Program:
     def __init__(
         self, ops: tuple[_Op, ...], pins: tuple[tuple[int, bytes], ...], clocks: tuple[int, ...]
     ) -> None:
-        """Keep the recorded requests and the checks on the 12-byte fields.
-
-        A date-time request is kept as (its place in ``clocks``, whether the register is a
-        clock ``...:1.0.0``): ``run`` has parsed the field already.
-        """
-        self.ops: tuple[_Op, ...] = tuple(
-            (_OP_CLOCK, a, clocks.index(b), a.endswith(CLOCK_CODE), None)
-            if kind == _OP_CLOCK
-            else (kind, a, b, c, d)
-            for kind, a, b, c, d in ops
-        )
+        """Keep the recorded requests (``_finished``) and the checks on the 12-byte fields."""
+        self.ops = tuple(_finished(op, clocks) for op in ops)
         self.pins = pins  # 12-byte fields that must keep their value
         self.clocks = clocks  # 12-byte fields that must stay valid date-times
 
@@ -133,12 +132,42 @@ class Program:
                 readings[a] = Reading(a, when.isoformat(), None)
                 if c and builder.message.timestamp is None:
                     builder.message.timestamp = when
+            elif kind == _OP_TEXT:
+                readings[a] = b
+                if c is not None:
+                    builder.identify(c, b.value, d)
             elif kind == _OP_ADD:
                 builder.add(a, b, c, d)
             elif kind == _OP_MAKER:
                 builder.set_maker(a)
             else:
                 builder.set_meter(a, b)
+
+
+def _finished(op: _Op, clocks: tuple[int, ...]) -> _Op:
+    """A recorded request with what the layout fixes worked out once, for every replay.
+
+    A date-time: (its place in ``clocks``, whether the register is a clock ``...:1.0.0``),
+    as ``run`` parses the field. Text the layout fixes (list id, meter id, model): the
+    finished reading, the identity field it sets and what that implies (``implied_by``).
+    """
+    kind, a, b, c, _su = op
+    if kind == _OP_CLOCK:
+        return (_OP_CLOCK, a, clocks.index(b), a.endswith(CLOCK_CODE), None)
+    if kind == _OP_ADD and _fixed_text(c):
+        text = text_value(c)
+        field = identity_field(a)
+        implied = None if field is None else implied_by(field, text)
+        return (_OP_TEXT, a, Reading(a, text, None), field, implied)
+    return op
+
+
+def _fixed_text(value: Any) -> bool:
+    """Whether ``Builder.add`` turns ``value`` into a text reading (not a date-time)."""
+    kind = type(value)
+    if kind is str:
+        return True
+    return kind is bytes and (len(value) != 12 or parse_datetime(value) is None)
 
 
 def _parsed(values: tuple[Any, ...], clocks: tuple[int, ...]) -> list[datetime] | None:
