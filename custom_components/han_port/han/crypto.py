@@ -19,6 +19,22 @@ from .model import AuthenticationError, MalformedError, NoKeyError, TruncatedErr
 TAG_LEN = 12
 SC_AUTH = 0x10
 SC_ENC = 0x20
+#: The security control's other bits: 0x40 the key set (broadcast key), 0x80 compression
+#: (never seen, not supported); the low nibble is the security suite (0-2 exist).
+SC_BROADCAST = 0x40
+SC_COMPRESSED = 0x80
+_SC_MAX_SUITE = 2
+
+
+def plausible_sc(sc: int, *, broadcast_ok: bool) -> bool:
+    """Whether ``sc`` is a security control a meter sends with secured data.
+
+    Authentication and/or encryption, suite 0-2, not compressed. ``broadcast_ok`` accepts the
+    key-set bit (0x40) too: a bare glo-ciphered APDU (``dlms.raw``) may carry it, an encrypted
+    P1 envelope (``p1_encrypted``) may not.
+    """
+    refused = SC_COMPRESSED if broadcast_ok else SC_COMPRESSED | SC_BROADCAST
+    return bool(sc & (SC_AUTH | SC_ENC)) and not sc & refused and (sc & 0x0F) <= _SC_MAX_SUITE
 
 
 def _iv(system_title: bytes, frame_counter: bytes) -> bytes:
@@ -28,7 +44,8 @@ def _iv(system_title: bytes, frame_counter: bytes) -> bytes:
     return system_title + frame_counter
 
 
-def _check_key(key: bytes | None, what: str) -> bytes:
+def check_key(key: bytes | None, what: str) -> bytes:
+    """The configured AES-128 key, or NoKeyError (none) / MalformedError (not 16 bytes)."""
     if not key:
         msg = f"encrypted data, but no {what} is configured"
         raise NoKeyError(msg)
@@ -63,7 +80,7 @@ def gcm_open(
             msg = "secured APDU shorter than its authentication tag"
             raise TruncatedError(msg)
         body, tag = body[:-tag_len], body[-tag_len:]
-        key = _check_key(ek, "encryption key (EK)")
+        key = check_key(ek, "encryption key (EK)")
         aad = bytes((sc,)) + (ak or b"")
         decryptor = Cipher(
             algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=tag_len)
@@ -81,7 +98,7 @@ def gcm_open(
             raise AuthenticationError(msg) from None
         return plain
     if encrypted:
-        key = _check_key(ek, "encryption key (EK)")
+        key = check_key(ek, "encryption key (EK)")
         return ctr_apply(key, iv, body)
     return body
 

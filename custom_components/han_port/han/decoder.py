@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import plausibility
 from .dlms import LOST, DlmsSession, HdlcFramer, MbusFramer, looks_like_apdu, starts_midway
+from .dlms.builder import DLMS_FORMAT
 from .dlms.raw import RawApduFramer, plausible_title
 from .framing import Frame, FrameKind
 from .model import (
     KEY_ERRORS,
-    AuthenticationError,
     HanError,
     Keys,
     MalformedError,
@@ -25,6 +25,7 @@ from .model import (
     Result,
     TruncatedError,
     WrongKeyError,
+    refuse_clear,
 )
 from .p1 import P1Framer
 from .p1_encrypted import DsmrGcmFramer, StoenFramer
@@ -43,8 +44,6 @@ _FRAMERS: tuple[type[Framer], ...] = (StoenFramer, P1Framer, DsmrGcmFramer, Hdlc
 #: The formats a decoder given no ``formats`` reads (the single list; the integration's
 #: repair issue and capture name them).
 DEFAULT_FORMATS: tuple[FrameKind, ...] = tuple(framer.kind for framer in _FRAMERS)
-#: ``Message.format`` of what the DLMS session decodes.
-_DLMS_FORMAT = "dlms"
 _ABANDONED = "a DLMS message whose last segment never came (the next message began)"
 _UNCONFIRMED = "a frame without a checksum whose keys failed, and the next did not: noise"
 
@@ -57,7 +56,8 @@ class Decoder:
 
     Security: with an AK configured, or with ``require_encryption`` (the profile's meters
     encrypt), a plain P1 telegram is refused (``auth_failed``), and the DLMS session refuses
-    unauthenticated or clear DLMS data the same way. Authenticated messages pass the
+    unauthenticated or clear DLMS data the same way (one rule: ``model.refuse_clear``).
+    Authenticated messages pass the
     ``replay`` guard (one per decoder unless the caller shares one across reconnects): a
     counter that does not rise is refused (``replayed``).
 
@@ -197,7 +197,10 @@ class Decoder:
         """Decode one verified frame; None while a segmented message is incomplete."""
         try:
             if frame.kind is FrameKind.P1:
-                self._refuse_clear_p1()
+                # A telegram in clear proves nothing when the meter authenticates or encrypts.
+                refuse_clear(
+                    self.keys, "a P1 telegram in clear", require_encryption=self.require_encryption
+                )
             if frame.kind is FrameKind.DSMR_GCM and self._raw_apdu:
                 message: Message | None = self._p1_or_apdu(frame)
             elif frame.kind in (FrameKind.P1, FrameKind.P1_STOEN, FrameKind.DSMR_GCM):
@@ -205,11 +208,15 @@ class Decoder:
             else:
                 message = self._dlms.push_frame(frame)
             if message is not None:
-                plausibility.check(message)  # a frame with an impossible value is refused
-                self.replay.check(message.security)  # only accepted frames move the counter
+                self._accept(message)
         except HanError as err:
             return Rejected(frame.kind, err, frame.size)
         return message
+
+    def _accept(self, message: Message) -> None:
+        """The last gate of every decoded message; raise a HanError to refuse it."""
+        plausibility.check(message)  # a frame with an impossible value is refused
+        self.replay.check(message.security)  # only accepted frames move the counter
 
     @staticmethod
     def _may_lock(frame: Frame, result: Result) -> bool:
@@ -223,7 +230,7 @@ class Decoder:
         return not (
             frame.kind is FrameKind.DSMR_GCM
             and isinstance(result, Message)
-            and result.format == _DLMS_FORMAT
+            and result.format == DLMS_FORMAT
         )
 
     def _p1_or_apdu(self, frame: Frame) -> Message | None:
@@ -241,15 +248,6 @@ class Decoder:
             return self._p1.push_frame(frame)
         except (WrongKeyError, MalformedError):
             return self._dlms.decode_apdu(frame.payload)
-
-    def _refuse_clear_p1(self) -> None:
-        """A telegram in clear proves nothing when the meter authenticates or encrypts."""
-        if self.keys.ak:
-            msg = "a P1 telegram in clear, but an authentication key (AK) is configured"
-            raise AuthenticationError(msg)
-        if self.require_encryption:
-            msg = "a P1 telegram in clear, but this meter's profile encrypts its data"
-            raise AuthenticationError(msg)
 
     def decode_capture(self, data: bytes) -> list[Result]:
         """Decode a complete capture (a file, a hex dump, a vector).
@@ -285,8 +283,7 @@ class Decoder:
             if message is None:
                 result = Rejected(FrameKind.APDU, TruncatedError("incomplete APDU"), len(data))
             else:
-                plausibility.check(message)
-                self.replay.check(message.security)
+                self._accept(message)
                 result = message
         except HanError as err:
             result = Rejected(FrameKind.APDU, err, len(data))

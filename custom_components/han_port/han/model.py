@@ -149,6 +149,20 @@ class Keys:
     __str__ = __repr__
 
 
+def refuse_clear(keys: Keys, what: str, *, require_encryption: bool) -> None:
+    """Refuse data nobody vouches for when an AK is configured or the profile encrypts.
+
+    The one rule for every format: a P1 telegram in clear, a plain DLMS notification, and
+    DLMS data whose tag cannot be checked (``what`` names which) raise ``auth_failed``.
+    """
+    if keys.ak:
+        msg = f"{what}, but an authentication key (AK) is configured"
+        raise AuthenticationError(msg)
+    if require_encryption:
+        msg = f"{what}, but this meter's profile encrypts its data"
+        raise AuthenticationError(msg)
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One register: OBIS code ``A-B:C.D.E``, value, normalised unit (None for text)."""

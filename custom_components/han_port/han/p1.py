@@ -23,6 +23,9 @@ from .model import ChecksumError, HanError, MalformedError, TruncatedError
 from .p1_parse import TelegramParser, parse_telegram, pick_meter_id
 
 __all__ = [
+    "ENVELOPE_START",
+    "HEX_DIGITS",
+    "MAX_IDENT",
     "MAX_TELEGRAM",
     "P1Framer",
     "TelegramParser",
@@ -33,11 +36,14 @@ __all__ = [
 ]
 
 MAX_TELEGRAM: Final = 8 * 1024
-_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
+#: Hex digits as bytes (a footer's CRC), for this framer and the encrypted P1 framers.
+HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
 _LINE_END: Final = frozenset(b"\r\n\x00")
-#: Bytes that start the binary part of an encrypted envelope right after the ident line.
-_ENVELOPE_START: Final = frozenset((0x00, 0x08, 0xDB))
-_MAX_IDENT: Final = 96
+#: Bytes that start the binary part of a Polish envelope right after the ident line: ``00``
+#: (no system title), ``08`` or ``DB 08`` (a system title). Both P1 framers must agree on them.
+ENVELOPE_START: Final = frozenset((0x00, 0x08, 0xDB))
+#: Longest ident line (after the ``/``) either P1 framer waits for.
+MAX_IDENT: Final = 96
 #: Bytes an ident line may hold (printable, latin-1, TAB, CR and the 0x02 some Iskras send).
 _IDENT_BYTES: Final = bytes([2, 9, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
 #: Bytes no telegram holds before its footer. Real telegrams hold printable ASCII, CR LF, the
@@ -61,7 +67,7 @@ def _footer(buf: bytes, bang: int, *, final: bool) -> tuple[int, int, int] | Non
     n = len(buf)
     j = bang + 1
     limit = min(n, bang + 5)
-    while j < limit and buf[j] in _HEX:
+    while j < limit and buf[j] in HEX_DIGITS:
         j += 1
     digits = j - bang - 1
     if digits < 4 and j == n:
@@ -80,7 +86,7 @@ def _split_crc(buf: bytes, pos: int) -> bool:
     """True when, after the line end at ``pos``, 1-4 hex digits end a line (already received)."""
     pos = _skip_line_end(buf, pos)
     end = pos
-    while end < len(buf) and end - pos < 5 and buf[end] in _HEX:
+    while end < len(buf) and end - pos < 5 and buf[end] in HEX_DIGITS:
         end += 1
     return 0 < end - pos <= 4 and end < len(buf) and buf[end] in _LINE_END
 
@@ -104,7 +110,7 @@ def _looks_like_envelope(buf: bytes, start: int, bang: int) -> bool:
         pos += 1
     else:
         return False
-    return pos < len(buf) and buf[pos] in _ENVELOPE_START
+    return pos < len(buf) and buf[pos] in ENVELOPE_START
 
 
 def _plausible_ident(buf: bytes, start: int, stop: int) -> bool:
@@ -115,7 +121,7 @@ def _plausible_ident(buf: bytes, start: int, stop: int) -> bool:
     """
     nl = buf.find(b"\n", start, stop)
     line = buf[start + 1 : nl if nl >= 0 else stop]
-    return len(line) <= _MAX_IDENT and not line.translate(None, _IDENT_BYTES)
+    return len(line) <= MAX_IDENT and not line.translate(None, _IDENT_BYTES)
 
 
 def _first_bad(buf: bytes, start: int, stop: int) -> int:
@@ -134,7 +140,7 @@ def _footer_bang(buf: bytes, start: int, stop: int) -> int:
 
 def _telegram_started(buf: bytes, start: int, stop: int) -> bool:
     """Tell whether ``buf[start:stop]`` opens with an ident line and the empty line after it."""
-    nl = buf.find(b"\n", start, min(stop, start + _MAX_IDENT + 2))
+    nl = buf.find(b"\n", start, min(stop, start + MAX_IDENT + 2))
     if nl < 0 or not _plausible_ident(buf, start, nl + 1):
         return False
     pos = nl + 1
@@ -150,7 +156,7 @@ def verify_footer(telegram: bytes) -> bool | None:
     if bang < 0:
         return False
     j = bang + 1
-    while j < len(telegram) and j < bang + 5 and telegram[j] in _HEX:
+    while j < len(telegram) and j < bang + 5 and telegram[j] in HEX_DIGITS:
         j += 1
     if j == bang + 1:
         return None

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 import re
 from typing import TYPE_CHECKING, Final
 
-from .crypto import SC_AUTH, SC_ENC, TAG_LEN, ctr_apply, gcm_open, gcm_open_either
+from .crypto import (
+    SC_AUTH,
+    TAG_LEN,
+    check_key,
+    ctr_apply,
+    gcm_open,
+    gcm_open_either,
+    plausible_sc,
+)
 from .framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus
 from .model import (
     AuthenticationError,
@@ -36,6 +44,7 @@ from .model import (
     TruncatedError,
     WrongKeyError,
 )
+from .p1 import ENVELOPE_START, HEX_DIGITS, MAX_IDENT
 
 if TYPE_CHECKING:
     from .model import Keys
@@ -52,9 +61,6 @@ __all__ = [
 #: Luxembourg Smarty P1 specification v1.1.3 §3.2.5: the AK every Smarty meter uses.
 LU_AUTHENTICATION_KEY: Final = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
 MAX_ENVELOPE: Final = 8 * 1024
-_MAX_IDENT: Final = 96
-_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
-_ENVELOPE_TAGS: Final = frozenset((0x00, 0x08, 0xDB))
 _NOTE_SWAPPED: Final = "keys_swapped"
 _NOTE_UNVERIFIED: Final = "tag_not_verified"
 #: Tag lengths tried on a Polish envelope. DLMS suite 0 and every decoder of real Stoen frames
@@ -111,11 +117,6 @@ _NEED: Final = "need"
 _BAD: Final = "bad"
 
 
-def _sc_plausible(sc: int) -> bool:
-    """Check for a DLMS security control byte: suite 0-2, authenticate and/or encrypt."""
-    return bool(sc & (SC_AUTH | SC_ENC)) and not sc & 0xC0 and (sc & 0x0F) <= 2
-
-
 def _ber(buf: bytes, pos: int) -> tuple[int, int] | str:
     """BER length at ``pos`` -> (length, bytes used), _NEED or _BAD."""
     n = len(buf)
@@ -143,7 +144,7 @@ def _secured(buf: bytes, pos: int, system_title: bytes) -> _Secured | str:
     if sc_pos >= len(buf):
         return _NEED
     sc = buf[sc_pos]
-    if not _sc_plausible(sc) or (sc & SC_AUTH and length < 5 + TAG_LEN + 1):
+    if not plausible_sc(sc, broadcast_ok=False) or (sc & SC_AUTH and length < 5 + TAG_LEN + 1):
         return _BAD
     return _Secured(sc_pos, length, system_title)
 
@@ -166,9 +167,9 @@ def _after_blank_line(buf: bytes, nl: int) -> int | str:
 def _ident_end(buf: bytes, start: int) -> int | str:
     """Index of the LF that ends the ident line at ``start``; _BAD at any other non-text byte."""
     n = len(buf)
-    odd = _NOT_IDENT.search(buf, start + 1, min(n, start + _MAX_IDENT))
+    odd = _NOT_IDENT.search(buf, start + 1, min(n, start + MAX_IDENT))
     if odd is None:
-        return _NEED if n - start < _MAX_IDENT else _BAD
+        return _NEED if n - start < MAX_IDENT else _BAD
     return odd.start() if buf[odd.start()] == 0x0A else _BAD
 
 
@@ -184,7 +185,7 @@ def _stoen_header(buf: bytes, start: int) -> _Secured | str:
     if pos >= n:
         return _NEED
     tag = buf[pos]
-    if tag not in _ENVELOPE_TAGS:
+    if tag not in ENVELOPE_START:
         return _BAD  # a plain text telegram: its first data line follows the empty line
     line_end = nl - 1 if buf[nl - 1] == 0x0D else nl
     if line_end - start < 4 or 0x0D in buf[start + 1 : line_end]:
@@ -230,7 +231,7 @@ class StoenFramer:
 
     kind = FrameKind.P1_STOEN
     start_bytes = b"/"
-    max_size = MAX_ENVELOPE + _MAX_IDENT + 32
+    max_size = MAX_ENVELOPE + MAX_IDENT + 32
 
     def scan(self, buf: bytes, start: int, *, final: bool = False) -> Scan:
         """Look for an envelope that starts at ``buf[start]`` (a '/')."""
@@ -246,7 +247,7 @@ class StoenFramer:
         end = body_end
         if end < n and buf[end] == 0x21:  # '!' footer with a checksum nobody can verify
             end += 1
-            while end < n and end < body_end + 5 and buf[end] in _HEX:
+            while end < n and end < body_end + 5 and buf[end] in HEX_DIGITS:
                 end += 1
             while end < n and end < body_end + 7 and buf[end] in b"\r\n":
                 end += 1
@@ -280,13 +281,6 @@ class DsmrGcmFramer:
             return _truncated(header) if final else NEED_MORE
         frame = Frame(FrameKind.DSMR_GCM, bytes(buf[start:end]), end - start, checked=False)
         return Scan(ScanStatus.FRAME, end, frame)
-
-
-def _key16(key: bytes, what: str) -> bytes:
-    if len(key) != 16:
-        msg = f"the {what} must be 16 bytes (32 hex characters)"
-        raise MalformedError(msg)
-    return key
 
 
 def _open(
@@ -339,7 +333,7 @@ def _open(
         except AuthenticationError:
             pass
     # No AK to check the tag with: decrypt only; the caller validates the plaintext.
-    plain = ctr_apply(_key16(ek, "encryption key (EK)"), system_title + fc, body[:-TAG_LEN])
+    plain = ctr_apply(check_key(ek, "encryption key (EK)"), system_title + fc, body[:-TAG_LEN])
     return _Opened(plain, (_NOTE_UNVERIFIED,))
 
 

@@ -28,7 +28,7 @@ from .model import (
     Value,
 )
 from .obis import readable_id
-from .units import normalise
+from .units import base_and_exponent
 
 __all__ = ["TelegramParser", "parse_telegram", "pick_meter_id"]
 
@@ -119,14 +119,9 @@ def _obis(key: str) -> tuple[str, int] | None:
     return obis, kind
 
 
-@lru_cache(maxsize=256)
-def _unit(unit: str) -> tuple[str | None, int]:
-    """(normalised unit, power-of-ten exponent) for a unit as spelled on the wire."""
-    factor, base = normalise(1, unit)
-    digits = str(factor)
-    if isinstance(factor, int) and digits.rstrip("0") == "1":
-        return base, len(digits) - 1
-    return unit, 0
+#: (normalised unit, power-of-ten exponent) for a unit as spelled on the wire, cached: the
+#: same few spellings come in every telegram.
+_unit = lru_cache(maxsize=256)(base_and_exponent)
 
 
 class _NotAReading(Exception):  # noqa: N818 - internal signal, turned into ImplausibleError

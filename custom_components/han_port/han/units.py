@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
-#: Spelling on the wire (case-folded) -> (normalised unit, factor).
+#: Spelling on the wire (case-folded) -> (normalised unit, power of ten to it).
 _UNITS: dict[str, tuple[str, int]] = {
-    "w": ("W", 1),
-    "kw": ("W", 1000),
-    "mw": ("W", 1_000_000),
-    "wh": ("Wh", 1),
-    "kwh": ("Wh", 1000),
-    "mwh": ("Wh", 1_000_000),
-    "var": ("var", 1),
-    "kvar": ("var", 1000),
-    "varh": ("varh", 1),
-    "kvarh": ("varh", 1000),
-    "va": ("VA", 1),
-    "kva": ("VA", 1000),
-    "vah": ("VAh", 1),
-    "kvah": ("VAh", 1000),
-    "v": ("V", 1),
-    "a": ("A", 1),
-    "hz": ("Hz", 1),
-    "m3": ("m³", 1),
-    "m³": ("m³", 1),
-    "gj": ("GJ", 1),
-    "s": ("s", 1),
-    "%": ("%", 1),
-    "°c": ("°C", 1),
+    "w": ("W", 0),
+    "kw": ("W", 3),
+    "mw": ("W", 6),
+    "wh": ("Wh", 0),
+    "kwh": ("Wh", 3),
+    "mwh": ("Wh", 6),
+    "var": ("var", 0),
+    "kvar": ("var", 3),
+    "varh": ("varh", 0),
+    "kvarh": ("varh", 3),
+    "va": ("VA", 0),
+    "kva": ("VA", 3),
+    "vah": ("VAh", 0),
+    "kvah": ("VAh", 3),
+    "v": ("V", 0),
+    "a": ("A", 0),
+    "hz": ("Hz", 0),
+    "m3": ("m³", 0),
+    "m³": ("m³", 0),
+    "gj": ("GJ", 0),
+    "s": ("s", 0),
+    "%": ("%", 0),
+    "°c": ("°C", 0),
 }
+#: The same table with each power of ten multiplied out (``normalise`` runs per value).
+_FACTORS: dict[str, tuple[str, int]] = {
+    spelling: (base, 10**exponent) for spelling, (base, exponent) in _UNITS.items()
+}
+
+
+def base_and_exponent(unit: str | None) -> tuple[str | None, int]:
+    """``unit``'s base unit and the power of ten to it (kWh -> ("Wh", 3)).
+
+    An unknown unit (or None) is its own base, exponent 0, as ``normalise`` passes it through.
+    """
+    if unit is None:
+        return None, 0
+    known = _UNITS.get(unit.lower())
+    if known is None:
+        return unit, 0
+    return known
 
 
 def normalise(value: float, unit: str | None) -> tuple[float, str | None]:
@@ -38,7 +55,7 @@ def normalise(value: float, unit: str | None) -> tuple[float, str | None]:
     """
     if unit is None:
         return value, None
-    known = _UNITS.get(unit.lower())
+    known = _FACTORS.get(unit.lower())
     if known is None:
         return value, unit
     base, factor = known

@@ -26,6 +26,7 @@ TAG_GBT = 0xE0
 LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 APDU_START = frozenset((0xE6, TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, TAG_GBT))
 GBT_LAST = 0x80
+_GBT_TAG = bytes((TAG_GBT,))
 
 
 def strip_llc(data: bytes) -> bytes:
@@ -53,8 +54,12 @@ def starts_midway(frame: Frame) -> bool:
         return False
     if not looks_like_apdu(payload):
         return True
-    apdu = strip_llc(payload)
-    return apdu[:1] == bytes((TAG_GBT,)) and len(apdu) >= 4 and int.from_bytes(apdu[2:4]) > 1
+    at = 3 if payload[:3] in LLC_HEADERS else 0  # the APDU's start (not copied out)
+    return (
+        payload[at : at + 1] == _GBT_TAG
+        and len(payload) - at >= 4
+        and int.from_bytes(payload[at + 2 : at + 4]) > 1
+    )
 
 
 def looks_like_apdu(data: bytes) -> bool:
@@ -75,6 +80,30 @@ class Notification:
     body: Any
 
 
+_DATE_TIME_LEN = 12
+_BAD_DATE_TIME = "data-notification date-time field is malformed"
+
+
+def body_start(data: bytes, pos: int) -> int:
+    """Where a data-notification's body starts, after the date-time field at ``data[pos]``.
+
+    The field is ``00`` (none), ``0C`` and 12 bytes, or ``09 0C`` and 12 bytes; the position
+    returned may lie beyond the data received. -1 when a ``09`` is the last byte received
+    (the next decides); MalformedError for any other marker.
+    """
+    marker = data[pos]
+    if marker == 0x00:
+        return pos + 1
+    if marker == 0x0C:
+        return pos + 1 + _DATE_TIME_LEN
+    if marker == 0x09:
+        if pos + 1 >= len(data):
+            return -1
+        if data[pos + 1] == 0x0C:
+            return pos + 2 + _DATE_TIME_LEN
+    raise MalformedError(_BAD_DATE_TIME)
+
+
 def parse_notification(
     data: bytes, *, strict: bool, layouts: LayoutCache | None = None
 ) -> Notification:
@@ -92,20 +121,10 @@ def parse_notification(
         msg = f"not a data-notification (tag 0x{data[0]:02X})"
         raise MalformedError(msg)
     invoke_id = int.from_bytes(data[1:5])
-    pos = 5
-    marker = data[pos]
-    date_time: bytes | None = None
-    if marker == 0x00:
-        pos += 1
-    elif marker == 0x0C:
-        date_time = data[pos + 1 : pos + 13]
-        pos += 13
-    elif marker == 0x09 and len(data) > pos + 1 and data[pos + 1] == 0x0C:
-        date_time = data[pos + 2 : pos + 14]
-        pos += 14
-    else:
-        msg = "data-notification date-time field is malformed"
-        raise MalformedError(msg)
+    pos = body_start(data, 5)
+    if pos < 0:
+        raise MalformedError(_BAD_DATE_TIME)
+    date_time = data[pos - _DATE_TIME_LEN : pos] if pos > 6 else None
     if pos > len(data):
         msg = "data-notification ends inside its date-time"
         raise TruncatedError(msg)
@@ -125,6 +144,7 @@ class Ciphered:
     security_control: int
     frame_counter: bytes
     body: bytes  # ciphertext (and tag, when SC says so)
+    end: int  # where the APDU ends in the data it was read from (its length field says)
 
 
 def parse_glo(data: bytes) -> Ciphered:
@@ -146,7 +166,7 @@ def parse_glo(data: bytes) -> Ciphered:
     if end > len(data):
         msg = "ciphered APDU ends before its declared length"
         raise TruncatedError(msg)
-    return Ciphered(system_title, data[pos], data[pos + 1 : pos + 5], data[pos + 5 : end])
+    return Ciphered(system_title, data[pos], data[pos + 1 : pos + 5], data[pos + 5 : end], end)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,8 @@ _FORMATS = {
 }
 #: Fixed-size integer tags: tag -> ``struct`` format (big-endian, without the ``>``).
 STRUCT_FORMATS: dict[int, str] = {tag: _FORMATS[sig] for tag, sig in _INTS.items()}
+#: Fixed-size integer tags: tag -> bytes of the value after the tag.
+INT_SIZES: dict[int, int] = {tag: size for tag, (size, _signed) in _INTS.items()}
 #: Fixed-size integer tags: tag -> (size, big-endian reader).
 _FIXED: dict[int, tuple[int, Any]] = {
     tag: (size, struct.Struct(">" + _FORMATS[size, signed]).unpack_from)

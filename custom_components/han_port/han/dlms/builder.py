@@ -50,6 +50,10 @@ def text_value(value: bytes | str) -> str:
     return value.hex()
 
 
+#: ``Message.format`` of every message the DLMS layer decodes.
+DLMS_FORMAT = "dlms"
+#: How a clock register's code ends: its date-time is also the message's timestamp.
+CLOCK_CODE = ":1.0.0"
 #: The identity field an OBIS code's C.D.E part names.
 _IDENTITY_FIELDS = {
     "0.2.129": "list_id",
@@ -58,6 +62,20 @@ _IDENTITY_FIELDS = {
     "96.1.7": "model",
     "96.1.1": "model",
 }
+
+
+def identity_field(obis: str) -> str | None:
+    """The identity field (``MeterIdentity``) register ``obis`` holds, if any."""
+    return _IDENTITY_FIELDS.get(obis.partition(":")[2])
+
+
+def implied_by(field: str, text: str) -> str | None:
+    """What an identity field's text tells besides itself: a list id's maker, a model's family."""
+    if field == "list_id":
+        return maker_from_list_id(text)
+    if field == "model":
+        return model_family(text)
+    return None
 
 
 class Builder:
@@ -89,29 +107,29 @@ class Builder:
             when = parse_datetime(value)
             if when is not None:
                 self.readings[obis] = Reading(obis, when.isoformat(), None)
-                if obis.endswith(":1.0.0") and msg.timestamp is None:
+                if obis.endswith(CLOCK_CODE) and msg.timestamp is None:
                     msg.timestamp = when
                 return
         text = text_value(value)
         self.readings[obis] = Reading(obis, text, None)
-        field = _IDENTITY_FIELDS.get(obis.partition(":")[2])
+        field = identity_field(obis)
         if field is not None:
-            self._identity(field, text)
+            self.identify(field, text, implied_by(field, text))
 
-    def _identity(self, field: str, text: str) -> None:
+    def identify(self, field: str, text: str, implied: str | None) -> None:
+        """Set identity ``field`` to ``text``; ``implied``: what it tells (``implied_by``)."""
         meter = self.message.meter
         if field == "list_id":
             meter.list_id = text
-            maker = maker_from_list_id(text)
-            if maker is not None:
-                meter.manufacturer = maker
+            if implied is not None:
+                meter.manufacturer = implied
                 if self.ctx.maker is None:
-                    self.ctx.maker = maker
+                    self.ctx.maker = implied
         elif field == "meter_id":
             meter.meter_id = text
         else:
             meter.model = text
-            self.ctx.model = model_family(text)
+            self.ctx.model = implied
 
     # What the walkers decide besides readings goes through these, so a recording sees it.
     def set_maker(self, maker: str | None) -> None:
@@ -128,4 +146,4 @@ class Builder:
 
 def new_message(size: int) -> Message:
     """Create an empty DLMS message."""
-    return Message(format="dlms", meter=MeterIdentity(), size=size)
+    return Message(format=DLMS_FORMAT, meter=MeterIdentity(), size=size)

@@ -238,14 +238,7 @@ def _one_apdu(info: bytes) -> bool:
             parse_notification(apdu, strict=True)
             return True
         if apdu[:1] == bytes((TAG_GLO_CIPHERING,)):
-            glo = parse_glo(apdu)
-            return 2 + len(glo.system_title) + 5 + len(glo.body) + _ber_size(apdu) == len(apdu)
+            return parse_glo(apdu).end == len(apdu)
     except HanError:
         return False
     return False
-
-
-def _ber_size(apdu: bytes) -> int:
-    """Bytes of the length field after a glo-ciphering APDU's system title."""
-    first = apdu[2 + apdu[1]]
-    return 1 if first < 0x80 else 1 + (first & 0x7F)

@@ -21,6 +21,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from .axdr import (
+    INT_SIZES,
     STRUCT_FORMATS,
     TAG_ARRAY,
     TAG_OCTET_STRING,
@@ -40,8 +41,6 @@ MAX_LAYOUTS = 256
 #: Layouts learnt per key before giving up on a body whose fixed bytes change every time.
 MAX_LEARNT = 64
 CLOCK_SIZE = 12
-
-_FIELD_SIZES = {tag: struct.calcsize(">" + code) for tag, code in STRUCT_FORMATS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ def _skeleton(data: bytes, pos: int, depth: int, fields: list[tuple[int, str]]) 
     code = STRUCT_FORMATS.get(tag)
     if code is not None:
         fields.append((pos + 1, code))
-        return Hole(len(fields) - 1), pos + 1 + _FIELD_SIZES[tag]
+        return Hole(len(fields) - 1), pos + 1 + INT_SIZES[tag]
     if tag == TAG_OCTET_STRING and data[pos + 1] == CLOCK_SIZE:
         fields.append((pos + 2, f"{CLOCK_SIZE}s"))
         return Hole(len(fields) - 1), pos + 2 + CLOCK_SIZE

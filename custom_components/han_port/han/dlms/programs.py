@@ -15,12 +15,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..model import HanError, Message, Reading  # noqa: TID252
-from .builder import Builder, new_message, parse_datetime
+from .builder import (
+    CLOCK_CODE,
+    Builder,
+    identity_field,
+    implied_by,
+    new_message,
+    parse_datetime,
+    text_value,
+)
 from .scaling import ListContext, plan_number, ranged, scale
 from .shape import sourced
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from .axdr import ScalerUnit
     from .plan import Planned
@@ -30,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Program", "program_for"]
 
-_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER, _OP_RANGED = range(6)
+_OP_NUMBER, _OP_CLOCK, _OP_ADD, _OP_MAKER, _OP_METER, _OP_RANGED, _OP_TEXT = range(7)
 #: Stand-in integers of the two recordings (above any A-XDR integer): base + field index.
 _STAND_IN_BASES = (1 << 80, 1 << 81)
 _MAX_PROGRAMS = 16
@@ -92,8 +101,8 @@ class Program:
     def __init__(
         self, ops: tuple[_Op, ...], pins: tuple[tuple[int, bytes], ...], clocks: tuple[int, ...]
     ) -> None:
-        """Keep the recorded requests and the checks on the 12-byte fields."""
-        self.ops = ops
+        """Keep the recorded requests (``_finished``) and the checks on the 12-byte fields."""
+        self.ops = tuple(_finished(op, clocks) for op in ops)
         self.pins = pins  # 12-byte fields that must keep their value
         self.clocks = clocks  # 12-byte fields that must stay valid date-times
 
@@ -102,14 +111,14 @@ class Program:
         for index, expected in self.pins:
             if values[index] != expected:
                 return False
-        for index in self.clocks:
-            if parse_datetime(values[index]) is None:
-                return False
-        self.replay(builder, values)
+        whens = _parsed(values, self.clocks)
+        if whens is None:
+            return False
+        self.replay(builder, values, whens)
         return True
 
-    def replay(self, builder: Builder, values: tuple[Any, ...]) -> None:
-        """Do what the walk did, with these field values."""
+    def replay(self, builder: Builder, values: tuple[Any, ...], whens: list[datetime]) -> None:
+        """Do what the walk did, with these field values (``whens``: the parsed ``clocks``)."""
         readings = builder.readings
         for kind, a, b, c, d in self.ops:
             if kind == _OP_NUMBER:
@@ -118,13 +127,58 @@ class Program:
             elif kind == _OP_RANGED:
                 readings[a] = Reading(a, ranged(values[b], *c), d)
             elif kind == _OP_CLOCK:
-                builder.add(a, c, values[b], d)
+                # What ``Builder.add`` does with a 12-byte date-time (parsed in ``run``).
+                when = whens[b]
+                readings[a] = Reading(a, when.isoformat(), None)
+                if c and builder.message.timestamp is None:
+                    builder.message.timestamp = when
+            elif kind == _OP_TEXT:
+                readings[a] = b
+                if c is not None:
+                    builder.identify(c, b.value, d)
             elif kind == _OP_ADD:
                 builder.add(a, b, c, d)
             elif kind == _OP_MAKER:
                 builder.set_maker(a)
             else:
                 builder.set_meter(a, b)
+
+
+def _finished(op: _Op, clocks: tuple[int, ...]) -> _Op:
+    """A recorded request with what the layout fixes worked out once, for every replay.
+
+    A date-time: (its place in ``clocks``, whether the register is a clock ``...:1.0.0``),
+    as ``run`` parses the field. Text the layout fixes (list id, meter id, model): the
+    finished reading, the identity field it sets and what that implies (``implied_by``).
+    """
+    kind, a, b, c, _su = op
+    if kind == _OP_CLOCK:
+        return (_OP_CLOCK, a, clocks.index(b), a.endswith(CLOCK_CODE), None)
+    if kind == _OP_ADD and _fixed_text(c):
+        text = text_value(c)
+        field = identity_field(a)
+        implied = None if field is None else implied_by(field, text)
+        return (_OP_TEXT, a, Reading(a, text, None), field, implied)
+    return op
+
+
+def _fixed_text(value: Any) -> bool:
+    """Whether ``Builder.add`` turns ``value`` into a text reading (not a date-time)."""
+    kind = type(value)
+    if kind is str:
+        return True
+    return kind is bytes and (len(value) != 12 or parse_datetime(value) is None)
+
+
+def _parsed(values: tuple[Any, ...], clocks: tuple[int, ...]) -> list[datetime] | None:
+    """The date-times of the ``clocks`` fields; None if one is not a valid date-time."""
+    whens: list[datetime] = []
+    for index in clocks:
+        when = parse_datetime(values[index])
+        if when is None:
+            return None
+        whens.append(when)
+    return whens
 
 
 def program_for(body: Planned, ctx: ListContext, walk: Walk) -> Program | None:
@@ -159,7 +213,9 @@ def _compile(body: Planned, ctx: ListContext, walk: Walk) -> Program | None:
     walked, walked_ctx = new_message(0), ListContext(ctx.maker, ctx.country, ctx.model)
     walk(Builder(walked, walked_ctx), sourced(body.decode(), body.data, body.pos))
     replayed, replayed_ctx = new_message(0), ListContext(ctx.maker, ctx.country, ctx.model)
-    program.replay(Builder(replayed, replayed_ctx), values)
+    whens = _parsed(values, clocks)
+    assert whens is not None  # clocks: the fields of this body that parse
+    program.replay(Builder(replayed, replayed_ctx), values, whens)
     if _outcome(walked, walked_ctx) != _outcome(replayed, replayed_ctx):
         return None
     return program

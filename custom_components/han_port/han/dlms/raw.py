@@ -31,9 +31,10 @@ the APDU layouts are the ones MQTT bridges forward (``at-salzburg-kaifa-raw-apdu
 
 from __future__ import annotations
 
+from ..crypto import plausible_sc  # noqa: TID252
 from ..framing import INVALID, NEED_MORE, Frame, FrameKind, Scan, ScanStatus  # noqa: TID252
 from ..model import MalformedError, TruncatedError  # noqa: TID252
-from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING
+from .apdu import TAG_DATA_NOTIFICATION, TAG_GLO_CIPHERING, body_start
 from .axdr import decode, read_length
 
 #: Largest bare APDU accepted (the largest pushes seen are about 600 bytes).
@@ -45,11 +46,6 @@ _AFTER_FLAG = frozenset({_HDLC_FLAG, *range(0xA0, 0xB0)})
 #: A system title: 8 bytes, the first 3 a FLAG manufacturer id (DLMS UA; 3 capital letters).
 _TITLE = 8
 _FLAG = 3
-#: Security control: authentication (0x10) and/or encryption (0x20); 0x40 the key set
-#: (broadcast); 0x80 compression (never seen, not supported); the low nibble the suite.
-_SC_SECURED = 0x30
-_SC_COMPRESSED = 0x80
-_SC_MAX_SUITE = 2
 
 
 def plausible_title(title: bytes) -> bool:
@@ -61,29 +57,13 @@ def _capitals(data: bytes) -> bool:
     return all(0x41 <= byte <= 0x5A for byte in data)  # A-Z
 
 
-def _plausible_sc(sc: int) -> bool:
-    return bool(sc & _SC_SECURED) and not sc & _SC_COMPRESSED and sc & 0x0F <= _SC_MAX_SUITE
-
-
 def _notification_end(buf: bytes, start: int) -> int:
     """Where the data-notification at ``start`` ends (TruncatedError: not all there yet)."""
     pos = start + 5  # tag + long-invoke-id-and-priority
     if pos >= len(buf):
         raise TruncatedError
-    marker = buf[pos]
-    if marker == 0x00:
-        pos += 1
-    elif marker == 0x0C:
-        pos += 13
-    elif marker == 0x09:
-        if pos + 1 >= len(buf):
-            raise TruncatedError
-        if buf[pos + 1] != 0x0C:
-            raise MalformedError
-        pos += 14
-    else:
-        raise MalformedError
-    if pos >= len(buf):
+    pos = body_start(buf, pos)  # MalformedError for a marker no notification has
+    if pos < 0 or pos >= len(buf):
         raise TruncatedError
     try:
         return decode(buf, pos)[1]
@@ -106,7 +86,7 @@ def _ciphered_end(buf: bytes, start: int) -> int:
     length, pos = read_length(buf, title_end)
     if length < 5:
         raise MalformedError
-    if pos < len(buf) and not _plausible_sc(buf[pos]):
+    if pos < len(buf) and not plausible_sc(buf[pos], broadcast_ok=True):
         raise MalformedError
     return pos + length
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..plausibility import VOLTAGE_BAND  # noqa: TID252
-from ..units import normalise  # noqa: TID252
+from ..units import base_and_exponent  # noqa: TID252
 
 if TYPE_CHECKING:
     from .axdr import ScalerUnit
 
-#: DLMS unit enumeration (Blue Book) -> unit spelling for ``units.normalise``.
+#: DLMS unit enumeration (Blue Book) -> unit spelling for ``units.base_and_exponent``.
 UNIT_NAMES: dict[int, str] = {
     7: "s",
     9: "°C",
@@ -207,8 +207,7 @@ def plan_number(code: bytes | None, su: ScalerUnit | None, ctx: ListContext) -> 
             alternative = ctx.voltage_alternative()
     else:
         unit, scaler = None, 0
-    factor, norm_unit = normalise(1, unit)
-    shift = len(str(int(factor))) - 1
+    norm_unit, shift = base_and_exponent(unit)
     plan = (scaler + shift, norm_unit, None if alternative is None else alternative + shift)
     if len(_PLANS) < 4096:
         _PLANS[key] = plan

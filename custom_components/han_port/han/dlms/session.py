@@ -31,6 +31,7 @@ from ..model import (  # noqa: TID252
     TruncatedError,
     UnsupportedError,
     WrongKeyError,
+    refuse_clear,
 )
 from .apdu import (
     LLC_HEADERS,
@@ -132,6 +133,9 @@ class DlmsSession:
         self._abandoned: list[tuple[FrameKind, int]] = []
         #: The body layouts this meter has sent (bounded; read with one ``struct`` call).
         self.layouts = LayoutCache()
+        #: The last system title seen, and what ``_title_facts`` derived from it.
+        self._last_title: bytes | None = None
+        self._last_facts: tuple[str | None, str | None] = (None, None)
 
     def reset(self) -> None:
         """Forget partial messages (after a reconnect), without reporting them."""
@@ -317,18 +321,25 @@ class DlmsSession:
 
     def _refuse_clear(self, what: str) -> None:
         """Refuse data nobody vouches for when an AK is configured or the profile encrypts."""
-        if self.keys.ak:
-            msg = f"{what}, but an authentication key (AK) is configured"
-            raise AuthenticationError(msg)
-        if self.require_encryption:
-            msg = f"{what}, but this meter's profile encrypts its data"
-            raise AuthenticationError(msg)
+        refuse_clear(self.keys, what, require_encryption=self.require_encryption)
 
-    @staticmethod
-    def _secured(message: Message, title: bytes, counter: bytes, *, authenticated: bool) -> Message:
+    def _title_facts(self, title: bytes) -> tuple[str | None, str | None]:
+        """The maker a system title names, and the title in hex when it has 8 bytes.
+
+        Remembered for the last title: a meter sends the same one in every frame.
+        """
+        if title != self._last_title:
+            self._last_title = title
+            text = title.hex().upper() if len(title) == 8 else None
+            self._last_facts = (maker_from_title(title), text)
+        return self._last_facts
+
+    def _secured(
+        self, message: Message, title: bytes, counter: bytes, *, authenticated: bool
+    ) -> Message:
         """Record how the message was protected (for the replay guard and diagnostics)."""
         message.security = Security(
-            system_title=title.hex().upper() if len(title) == 8 else None,
+            system_title=self._title_facts(title)[1],
             counter=int.from_bytes(counter),
             authenticated=authenticated,
         )
@@ -380,10 +391,11 @@ class DlmsSession:
         message = new_message(size)
         if notification.date_time is not None:
             message.timestamp = parse_datetime(notification.date_time)
-        ctx = ListContext(maker_from_title(title), self.country)
+        maker, title_text = (None, None) if title is None else self._title_facts(title)
+        ctx = ListContext(maker, self.country)
         apply_body(message, notification.body, ctx)
-        if title and len(title) == 8 and any(title):
-            message.meter.system_title = title.hex().upper()
+        if title and title_text is not None and any(title):
+            message.meter.system_title = title_text
         if message.meter.manufacturer is None:
             message.meter.manufacturer = ctx.maker
         return message
