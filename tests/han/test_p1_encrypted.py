@@ -491,6 +491,17 @@ def test_mutated_frames_never_raise_nor_lie(polish: bool, edits: list[tuple[int,
             assert result.readings == reference
 
 
+def test_an_unverified_plaintext_without_its_crc_is_refused() -> None:
+    """Found by the test above: two bytes changed in a Smarty frame (no AK configured, so the
+    tag is not verified) decrypt to a telegram with one line damaged and its CRC turned into
+    "G0F6", which read as "no CRC": 51 of the 52 readings were published."""
+    data = bytearray(SMARTY_FRAME)
+    data[38], data[1216] = 0, 1
+    results = list(decode(bytes(data), keys=Keys(ek=EK)))
+    assert [r.code for r in results if isinstance(r, Rejected)] == [ErrorCode.CHECKSUM]
+    assert not [r for r in results if isinstance(r, Message)]
+
+
 @SETTINGS
 @given(st.binary(min_size=1, max_size=600))
 def test_random_envelopes_never_raise(tail: bytes) -> None:
